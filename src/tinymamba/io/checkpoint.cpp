@@ -1,0 +1,155 @@
+#include "tinymamba/io/checkpoint.hpp"
+
+#include <filesystem>
+#include <set>
+
+#include "tinymamba/core/error.hpp"
+#include "tinymamba/core/file.hpp"
+#include "tinymamba/core/json.hpp"
+#include "tinymamba/io/config_json.hpp"
+#include "tinymamba/io/safetensors.hpp"
+
+namespace tinymamba {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr std::size_t kMaxConfigBytes = std::size_t{1} << 20;
+
+// Official name for a tensor name from either family.
+std::string official_name(const std::string& name) {
+  static const std::string hf = "backbone.embeddings.";
+  if (name.rfind(hf, 0) == 0) return "backbone.embedding." + name.substr(hf.size());
+  return name;
+}
+
+// Tensors of a sharded checkpoint: the index maps each tensor to a shard file in the same folder.
+TensorMap read_sharded(const fs::path& index_path, CheckpointInfo& info) {
+  const std::string src = index_path.string();
+  const nlohmann::json index = parse_json(read_text_file(src, std::size_t{64} << 20), src);
+  TM_CHECK(index.is_object() && index.contains("weight_map") && index["weight_map"].is_object(), src,
+           ": no weight_map object");
+  std::map<std::string, std::set<std::string>> by_shard;
+  for (const auto& [tensor, shard] : index["weight_map"].items()) {
+    TM_CHECK(shard.is_string(), src, ": weight_map entry for '", tensor, "' is not a file name");
+    const std::string file = shard.get<std::string>();
+    TM_CHECK(!file.empty() && file.find('/') == std::string::npos && file != "." && file != "..", src,
+             ": shard name '", file, "' must be a plain file name in the same folder");
+    by_shard[file].insert(tensor);
+  }
+  TensorMap all;
+  for (const auto& [file, names] : by_shard) {
+    const fs::path path = index_path.parent_path() / file;
+    SafetensorsFile shard = read_safetensors(path.string());
+    info.files.push_back(path.string());
+    info.file_bytes += static_cast<std::int64_t>(fs::file_size(path));
+    for (const auto& name : names) {
+      auto it = shard.tensors.find(name);
+      TM_CHECK(it != shard.tensors.end(), path.string(), ": tensor '", name, "' listed in ", src, " is missing");
+      TM_CHECK(all.emplace(name, it->second).second, src, ": tensor '", name, "' appears in two shards");
+    }
+  }
+  return all;
+}
+
+}  // namespace
+
+Model model_from_tensors(const Config& config, const TensorMap& tensors, const std::string& source, bool ignore_extra,
+                         const std::string& name_prefix) {
+  // Index the file's tensors under official names, refusing two spellings of one tensor.
+  std::map<std::string, const RawTensor*> by_name;
+  for (const auto& [name, t] : tensors) {
+    if (name.rfind(name_prefix, 0) != 0) continue;
+    const std::string key = official_name(name.substr(name_prefix.size()));
+    TM_CHECK(by_name.emplace(key, &t).second, source, ": tensor '", key, "' appears twice (under both spellings)");
+  }
+  const auto layout = parameter_layout(config);
+  std::set<std::string> expected;
+  for (const auto& p : layout) {  // every check happens before the model's buffer is allocated
+    expected.insert(p.name);
+    auto it = by_name.find(p.name);
+    TM_CHECK(it != by_name.end(), source, ": missing tensor '", p.name, "' (shape ", shape_str(p.shape), ")");
+    const RawTensor& t = *it->second;
+    TM_CHECK(t.shape == p.shape, source, ": tensor '", p.name, "' has shape ", shape_str(t.shape), ", the config needs ",
+             shape_str(p.shape));
+    TM_CHECK(dtype_is_float(t.dtype), source, ": tensor '", p.name, "' has dtype ", dtype_name(t.dtype),
+             "; parameters must be F32, F16, BF16 or F64");
+  }
+  if (config.tie_embeddings && by_name.count("lm_head.weight")) {  // tied: a stored lm_head must be the embedding
+    const RawTensor& lm = *by_name.at("lm_head.weight");
+    const RawTensor& emb = *by_name.at("backbone.embedding.weight");
+    TM_CHECK(lm.shape == emb.shape && lm.dtype == emb.dtype &&
+                 std::equal(lm.bytes.begin(), lm.bytes.end(), emb.bytes.begin(), emb.bytes.end()),
+             source, ": lm_head.weight differs from the embedding but the config ties them");
+    expected.insert("lm_head.weight");
+  }
+  if (!ignore_extra)
+    for (const auto& [name, t] : by_name)
+      TM_CHECK(expected.count(name), source, ": unexpected tensor '", name, "' (not a parameter of this config)");
+
+  Model m(config);
+  for (const auto& p : layout)
+    convert_to_f32(by_name.at(p.name)->dtype, by_name.at(p.name)->bytes.data(), static_cast<std::size_t>(p.numel),
+                   m.params.data() + p.offset);
+  return m;
+}
+
+Model load_model(const std::string& dir, CheckpointInfo* info_out) {
+  CheckpointInfo info;
+  const fs::path root(dir);
+  TM_CHECK(fs::is_directory(root), dir, ": not a directory (expected a model folder with config.json)");
+  const fs::path config_path = root / "config.json";
+  TM_CHECK(fs::exists(config_path), config_path.string(), ": missing (every model folder needs config.json)");
+  const std::string config_text = read_text_file(config_path.string(), kMaxConfigBytes);
+  const ConfigDialect dialect = detect_config_dialect(config_text, config_path.string());
+  const Config config = parse_config(config_text, config_path.string());
+  const std::string family = dialect == ConfigDialect::huggingface ? "hf" : "official";
+
+  TensorMap tensors;
+  SafetensorsFile single;
+  std::string source;
+  if (fs::exists(root / "model.safetensors")) {
+    source = (root / "model.safetensors").string();
+    single = read_safetensors(source);
+    tensors = single.tensors;
+    info.layout = family + " (model.safetensors)";
+    info.files.push_back(source);
+    info.file_bytes = static_cast<std::int64_t>(fs::file_size(source));
+  } else if (fs::exists(root / "model.safetensors.index.json")) {
+    source = (root / "model.safetensors.index.json").string();
+    tensors = read_sharded(root / "model.safetensors.index.json", info);
+    info.layout = family + " (sharded model.safetensors)";
+  } else {
+    fail(dir, ": no model.safetensors, model.safetensors.index.json or pytorch_model.bin");
+  }
+  for (const auto& [name, t] : tensors) ++info.dtype_counts[std::string(dtype_name(t.dtype))];
+  Model m = model_from_tensors(config, tensors, source);
+  if (info_out) *info_out = std::move(info);
+  return m;
+}
+
+TensorMap model_tensors(const Model& m, const std::string& name_prefix) {
+  TensorMap out;
+  for (const auto& p : m.layout) {
+    RawTensor t;
+    t.dtype = DType::F32;
+    t.shape = p.shape;
+    t.bytes = std::as_bytes(std::span<const float>(m.params.data() + p.offset, static_cast<std::size_t>(p.numel)));
+    out.emplace(name_prefix + p.name, std::move(t));
+  }
+  return out;
+}
+
+void save_model_hf(const Model& m, const std::string& dir) {
+  fs::create_directories(dir);
+  TensorMap hf;
+  for (auto& [name, t] : model_tensors(m)) {
+    const std::string official = "backbone.embedding.";
+    hf.emplace(name.rfind(official, 0) == 0 ? "backbone.embeddings." + name.substr(official.size()) : name, t);
+  }
+  write_safetensors((fs::path(dir) / "model.safetensors").string(), hf, {{"format", "pt"}});
+  const std::string config = hf_config_json(m.config);
+  write_file_atomic((fs::path(dir) / "config.json").string(),
+                    [&](const ByteSink& sink) { sink(config.data(), config.size()); });
+}
+
+}  // namespace tinymamba

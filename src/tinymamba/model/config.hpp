@@ -1,0 +1,42 @@
+// The model's blueprint, with the official MambaConfig / Mamba field names and defaults
+// (state-spaces/mamba: mamba_ssm/models/config_mamba.py and modules/mamba_simple.py).
+// Glossary (paper symbols): d = d_model, d_in = d_inner = expand·d, n = d_state (N), K = d_conv,
+// R = dt_rank (rank of the Δ projection), V = padded vocabulary.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tinymamba {
+
+struct Config {
+  std::int64_t d_model = 0;                   // d
+  std::int64_t n_layer = 0;
+  std::int64_t vocab_size = 0;                // as configured; the embedding has padded_vocab() rows
+  std::int64_t pad_vocab_size_multiple = 8;
+  std::int64_t d_state = 16;                  // n
+  std::int64_t d_conv = 4;                    // K
+  double expand = 2;
+  std::int64_t d_inner = 0;                   // d_in = int(expand·d); set by resolve() unless given
+  std::int64_t dt_rank = 0;                   // R; 0 = "auto" = ceil(d/16), set by resolve()
+  bool conv_bias = true;
+  bool bias = false;                          // in_proj / out_proj bias
+  float norm_eps = 1e-5f;                     // RMSNorm epsilon (not in the official config.json)
+  bool tie_embeddings = true;                 // lm_head.weight is backbone.embedding.weight
+  bool rms_norm = true;                       // only RMSNorm is implemented
+  bool residual_in_fp32 = true;               // informative: tinymamba's residual stream is always float32
+  bool fused_add_norm = true;                 // informative: same math either way
+
+  // Initialization (official Mamba defaults).
+  double dt_min = 1e-3, dt_max = 0.1, dt_init_floor = 1e-4, dt_scale = 1.0;
+  bool dt_init_random = true;                 // dt_init "random" (U(±R^-0.5·dt_scale)) or "constant"
+  double initializer_range = 0.02;            // embedding N(0, 0.02)
+  bool rescale_prenorm_residual = true;       // out_proj.weight /= sqrt(n_layer)
+
+  // Fills d_inner and dt_rank when unset, then validates every field; throws Error("<source>: <problem>").
+  void resolve(const std::string& source);
+  [[nodiscard]] std::int64_t padded_vocab() const;  // vocab_size rounded up to pad_vocab_size_multiple
+  [[nodiscard]] std::int64_t parameter_count() const;
+};
+
+}  // namespace tinymamba

@@ -1,0 +1,120 @@
+#include "tinymamba/model/mamba_lm.hpp"
+
+#include <algorithm>
+
+#include "tinymamba/core/error.hpp"
+#include "tinymamba/ops/cross_entropy.hpp"
+#include "tinymamba/ops/embedding.hpp"
+#include "tinymamba/ops/linear.hpp"
+#include "tinymamba/ops/rmsnorm.hpp"
+
+namespace tinymamba {
+namespace {
+
+void ensure(Buffer<float>& b, std::int64_t n) {
+  if (b.size() != static_cast<std::size_t>(n)) b.assign(static_cast<std::size_t>(n), 0.0f);
+}
+
+}  // namespace
+
+void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t len,
+                Activations& acts, const ForwardOptions& opt, InferenceState* state) {
+  const Config& c = m.config;
+  const std::int64_t T = batch * len, d = c.d_model, V = c.padded_vocab(), nl = c.n_layer;
+  TM_CHECK(batch >= 1 && len >= 1 && static_cast<std::int64_t>(ids.size()) == T, "input ids: expected ", batch, " x ",
+           len, " ids, got ", ids.size());
+  for (std::int64_t t = 0; t < T; ++t)
+    TM_CHECK(ids[t] >= 0 && ids[t] < V, "input ids: token id ", ids[t], " at position ", t,
+             " is outside the vocabulary [0, ", V, ")");
+  TM_CHECK(!state || state->batch == batch, "inference state holds ", state ? state->batch : 0,
+           " sequences, the input ", batch);
+  const ConstWeights w = m.weights();
+  const bool keep = opt.for_backward;
+  acts.batch = batch;
+  acts.len = len;
+  acts.kept_for_backward = keep;
+  // With keep, every layer has its own buffers; without, layers share slot 0 (hidden ping-pongs in 0 and 1).
+  const std::size_t slots = keep ? static_cast<std::size_t>(nl + 1) : 2;
+  acts.hidden.resize(slots);
+  acts.rstd.resize(slots);
+  acts.normed.resize(slots);
+  acts.mixer_out.resize(keep ? static_cast<std::size_t>(nl) : 1);
+  acts.mixer.resize(keep ? static_cast<std::size_t>(nl) : 1);
+  for (auto* v : {&acts.hidden, &acts.normed, &acts.mixer_out})
+    for (auto& b : *v) ensure(b, T * d);
+  for (auto& b : acts.rstd) ensure(b, T);
+
+  auto slot = [&](std::int64_t i) { return keep ? static_cast<std::size_t>(i) : static_cast<std::size_t>(i % 2); };
+  embedding_forward(acts.hidden[0].data(), ids.data(), w.embedding, T, d);
+  for (std::int64_t i = 0; i < nl; ++i) {
+    const std::size_t s = slot(i), mix = keep ? static_cast<std::size_t>(i) : 0;
+    const float* h = acts.hidden[s].data();
+    float* normed = acts.normed[keep ? s : 0].data();
+    rmsnorm_forward(normed, acts.rstd[keep ? s : 0].data(), h, w.layers[i].norm, T, d, c.norm_eps);
+    mixer_forward(acts.mixer_out[mix].data(), normed, w.layers[i], c, batch, len, opt.scan, acts.mixer[mix],
+                  keep ? &acts.mixer[mix].scan : nullptr, state ? state->conv[i].data() : nullptr,
+                  state ? state->ssm[i].data() : nullptr);
+    float* next = acts.hidden[slot(i + 1)].data();  // h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i))
+    const float* mo = acts.mixer_out[mix].data();
+    for (std::int64_t k = 0; k < T * d; ++k) next[k] = h[k] + mo[k];
+  }
+  const std::size_t f = slot(nl);
+  float* normed_f = acts.normed[keep ? f : 0].data();
+  rmsnorm_forward(normed_f, acts.rstd[keep ? f : 0].data(), acts.hidden[f].data(), w.norm_f, T, d, c.norm_eps);
+  if (opt.last_logits_only) {  // logits (b, V) from each sequence's last row
+    ensure(acts.logits, batch * V);
+    linear_forward({acts.logits.data(), V}, {normed_f + (len - 1) * d, len * d}, w.lm_head, nullptr, batch, d, V);
+  } else {
+    ensure(acts.logits, T * V);
+    linear_forward({acts.logits.data(), V}, {normed_f, d}, w.lm_head, nullptr, T, d, V);
+  }
+  if (state) state->tokens_seen += len;
+}
+
+std::vector<std::int32_t> next_token_targets(std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t len) {
+  std::vector<std::int32_t> targets(static_cast<std::size_t>(batch * len), -1);
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t t = 0; t + 1 < len; ++t) targets[b * len + t] = ids[b * len + t + 1];
+  return targets;
+}
+
+double lm_loss(const Model& m, std::span<const std::int32_t> ids, const Activations& acts) {
+  const std::int64_t T = acts.batch * acts.len, V = m.config.padded_vocab();
+  TM_CHECK(static_cast<std::int64_t>(acts.logits.size()) == T * V, "lm_loss needs the logits of every position");
+  const auto targets = next_token_targets(ids, acts.batch, acts.len);
+  return cross_entropy_forward(acts.logits.data(), targets.data(), T, V);
+}
+
+void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations& acts, float* grads,
+                 ScanAlgorithm scan, float scale) {
+  const Config& c = m.config;
+  const std::int64_t batch = acts.batch, len = acts.len, T = batch * len, d = c.d_model, V = c.padded_vocab();
+  const std::int64_t nl = c.n_layer;
+  TM_CHECK(acts.kept_for_backward && static_cast<std::int64_t>(acts.logits.size()) == T * V,
+           "lm_backward needs a forward run with for_backward");
+  const ConstWeights w = m.weights();
+  const Weights g = bind_weights(c, grads);
+
+  // dlogits (T, V), in place over the logits
+  const auto targets = next_token_targets(ids, batch, len);
+  float* dlogits = acts.logits.data();
+  cross_entropy_backward(dlogits, acts.logits.data(), targets.data(), T, V, scale);
+  // lm_head: d(normed_f) (T, d) = dlogits · W_lm ; dW_lm += dlogitsᵀ · normed_f (the embedding's grad when tied)
+  Buffer<float> dnormed(static_cast<std::size_t>(T * d)), dh(static_cast<std::size_t>(T * d)),
+      dtmp(static_cast<std::size_t>(T * d));
+  linear_backward({dnormed.data(), d}, g.lm_head, nullptr, {dlogits, V}, {acts.normed[nl].data(), d}, w.lm_head, T, d, V);
+  rmsnorm_backward(dh.data(), g.norm_f, dnormed.data(), acts.hidden[nl].data(), w.norm_f, acts.rstd[nl].data(), T, d);
+
+  MixerGradScratch scratch;
+  for (std::int64_t i = nl - 1; i >= 0; --i) {
+    // h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i)): dh flows on unchanged, plus the mixer path's contribution.
+    mixer_backward(dnormed.data(), dh.data(), acts.normed[i].data(), w.layers[i], g.layers[i], c, batch, len, scan,
+                   acts.mixer[i], scratch);
+    rmsnorm_backward(dtmp.data(), g.layers[i].norm, dnormed.data(), acts.hidden[i].data(), w.layers[i].norm,
+                     acts.rstd[i].data(), T, d);
+    for (std::int64_t k = 0; k < T * d; ++k) dh[k] += dtmp[k];
+  }
+  embedding_backward(g.embedding, dh.data(), ids.data(), T, d);
+}
+
+}  // namespace tinymamba

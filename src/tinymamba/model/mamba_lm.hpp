@@ -1,0 +1,54 @@
+// The Mamba language model (the official MambaLMHeadModel), the parallel (training / prefill) mode:
+//   h_0 = embedding[ids]                                   (T, d), T = b·l
+//   h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i))                i = 0 .. n_layer−1 (residual stream in float32)
+//   logits = RMSNorm_f(h_n) · lm_headᵀ                      (T, V), lm_head tied to the embedding by default
+// and its backward: the same list reversed, every parameter's gradient under its official name.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "tinymamba/core/buffer.hpp"
+#include "tinymamba/model/inference_state.hpp"
+#include "tinymamba/model/mamba_block.hpp"
+#include "tinymamba/model/model.hpp"
+
+namespace tinymamba {
+
+struct ForwardOptions {
+  ScanAlgorithm scan = kDefaultScan;
+  bool for_backward = false;      // keep every layer's activations (else one layer's buffers are reused)
+  bool last_logits_only = false;  // logits for the last token of each sequence only: (b, V) (generation)
+};
+
+// The wave of activations for one (b, l) batch.
+struct Activations {
+  std::int64_t batch = 0, len = 0;
+  std::vector<Buffer<float>> hidden;     // per layer i: h_i (T, d), the residual stream entering layer i; [n_layer] = h_n
+  std::vector<Buffer<float>> rstd;       // per layer: (T) 1/rms of h_i; [n_layer] for norm_f
+  std::vector<Buffer<float>> normed;     // per layer: (T, d) RMSNorm_i(h_i), the mixer input; [n_layer] = norm_f output
+  std::vector<Buffer<float>> mixer_out;  // per layer: (T, d)
+  std::vector<MixerActivations> mixer;   // per layer (one, reused, when not kept for the backward)
+  Buffer<float> logits;                  // (T, V) or (b, V) with last_logits_only
+  bool kept_for_backward = false;
+};
+
+// Runs the model over ids (b·l, row-major (b, l)); ids must be in [0, V) (Error otherwise).
+// With a state, each sequence continues from it and the state is updated (prefill / chunked prefill).
+void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t len,
+                Activations& acts, const ForwardOptions& opt, InferenceState* state = nullptr);
+
+// Next-token targets for a (b, l) batch: ids[b, t+1], and −1 at t = l−1 (no target).
+[[nodiscard]] std::vector<std::int32_t> next_token_targets(std::span<const std::int32_t> ids, std::int64_t batch,
+                                                           std::int64_t len);
+
+// Mean next-token cross-entropy of the forward's logits (needs the full (T, V) logits).
+[[nodiscard]] double lm_loss(const Model& m, std::span<const std::int32_t> ids, const Activations& acts);
+
+// Backward of `scale · lm_loss` (the forward must have run with for_backward). Gradients accumulate (+=) into
+// `grads` (a buffer of the model's parameter layout). Overwrites acts.logits with dlogits.
+void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations& acts, float* grads,
+                 ScanAlgorithm scan, float scale = 1.0f);
+
+}  // namespace tinymamba

@@ -1,0 +1,14 @@
+#include "tinymamba/model/model.hpp"
+
+namespace tinymamba {
+
+Model::Model(const Config& c)
+    : config(c), layout(parameter_layout(c)), params(static_cast<std::size_t>(parameter_buffer_size(layout)), 0.0f) {}
+
+const ParamInfo* Model::find(const std::string& name) const {
+  for (const auto& p : layout)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
+}  // namespace tinymamba
