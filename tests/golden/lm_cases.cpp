@@ -7,6 +7,7 @@
 #include "tinymamba/io/checkpoint.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/model/mamba_lm.hpp"
+#include "tinymamba/model/recurrent.hpp"
 
 namespace tinymamba::golden {
 namespace {
@@ -17,6 +18,19 @@ std::vector<std::int32_t> ids_of(const Case& c, const std::string& name, std::in
   len = shape.at(1);
   const auto v = i64(c, name);
   return {v.begin(), v.end()};
+}
+
+// The prefill length of logits_prefill_step: "first N tokens by the parallel forward ..." in the metadata.
+std::int64_t prefill_length(const Case& c, std::int64_t len) {
+  const std::string text = meta(c, "logits_prefill_step");
+  const auto pos = text.find("first ");
+  if (pos != std::string::npos) {
+    std::int64_t n = 0;
+    std::size_t i = pos + 6;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) n = n * 10 + (text[i++] - '0');
+    if (n > 0 && n <= len) return n;
+  }
+  return std::min<std::int64_t>(16, len);
 }
 
 void run_lm_case(const Case& c, CaseReport& report) {
@@ -41,6 +55,26 @@ void run_lm_case(const Case& c, CaseReport& report) {
     if (has(c, "act.norm_f_out")) {
       const auto& nf = acts.normed[config.n_layer];
       check_fidelity(report, c, "act.norm_f_out", {nf.begin(), nf.begin() + T * d}, label);
+    }
+    // Recurrent mode: every token by step from zero states, then the official generation pattern (a parallel
+    // prefill of the first P tokens, then steps). P is read from the metadata's description when it says so,
+    // else 16 as in ../shared/golden/README.md.
+    if (has(c, "logits_step")) {
+      InferenceState state(config, B);
+      const Buffer<float> step_logits = lm_forward_recurrent(model, ids, B, L, 0, state, algo);
+      check_fidelity(report, c, "logits_step", {step_logits.begin(), step_logits.end()}, label);
+      for (std::int64_t i = 0; i < config.n_layer; ++i) {
+        const std::string p = "state.layers." + std::to_string(i) + ".";
+        if (has(c, p + "conv_state"))
+          check_fidelity(report, c, p + "conv_state", {state.conv[i].begin(), state.conv[i].end()}, label);
+        if (has(c, p + "ssm_state"))
+          check_fidelity(report, c, p + "ssm_state", {state.ssm[i].begin(), state.ssm[i].end()}, label);
+      }
+    }
+    if (has(c, "logits_prefill_step")) {
+      InferenceState state(config, B);
+      const Buffer<float> logits = lm_forward_recurrent(model, ids, B, L, prefill_length(c, L), state, algo);
+      check_fidelity(report, c, "logits_prefill_step", {logits.begin(), logits.end()}, label);
     }
     Buffer<float> grads(model.params.size(), 0.0f);
     lm_backward(model, ids, acts, grads.data(), algo);

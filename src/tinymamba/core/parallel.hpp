@@ -3,7 +3,8 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
+#include <type_traits>
+#include <utility>
 
 namespace tinymamba {
 
@@ -11,9 +12,25 @@ namespace tinymamba {
 void set_num_threads(int n);
 [[nodiscard]] int num_threads();
 
+// A non-owning reference to a callable (like std::function_ref): passing a lambda to parallel_for costs no
+// heap allocation, so kernels called once per generated token allocate nothing.
+class RangeFn {
+ public:
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, RangeFn>>>
+  RangeFn(F&& f) noexcept  // NOLINT: implicit on purpose, like std::function
+      : obj_(const_cast<void*>(static_cast<const void*>(&f))),
+        call_([](void* o, std::int64_t b, std::int64_t e, int t) { (*static_cast<std::remove_reference_t<F>*>(o))(b, e, t); }) {}
+  void operator()(std::int64_t begin, std::int64_t end, int thread) const { call_(obj_, begin, end, thread); }
+
+ private:
+  void* obj_;
+  void (*call_)(void*, std::int64_t, std::int64_t, int);
+};
+
 // Calls body(begin, end, thread) over a partition of [0, n) into at most num_threads() contiguous ranges,
 // one per thread, and waits for all of them. Ranges are split as evenly as possible; `thread` is in
 // [0, num_threads()) so a body can use per-thread scratch. Runs inline when n is small or one thread is set.
-void parallel_for(std::int64_t n, const std::function<void(std::int64_t begin, std::int64_t end, int thread)>& body);
+// The callable must outlive the call (it does: parallel_for returns when every range is done).
+void parallel_for(std::int64_t n, RangeFn body);
 
 }  // namespace tinymamba

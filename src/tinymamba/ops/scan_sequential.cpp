@@ -1,6 +1,7 @@
 // The sequential selective scan: the paper's recurrence written out one channel at a time. It is the reference
 // the other algorithms are measured against, so it favours plainness: libm exp and log1p, a float32 state
 // (as the official kernels keep it), double accumulators for sums over time and channels.
+#include <array>
 #include <cmath>
 #include <vector>
 
@@ -25,7 +26,7 @@ inline float discretization_step(const ScanInputs& in, std::int64_t row, std::in
 void sequential_forward(const ScanDims& dims, const ScanInputs& in, const ScanOutputs& out) {
   const std::int64_t L = dims.len, E = dims.d_inner, N = dims.d_state;
   parallel_for(dims.batch * E, [&](std::int64_t i0, std::int64_t i1, int) {
-    std::vector<float> h(static_cast<std::size_t>(N));
+    std::array<float, kMaxScanState> h;  // a fixed array: no allocation per call (decode runs this per token)
     for (std::int64_t i = i0; i < i1; ++i) {
       const std::int64_t b = i / E, e = i % E;
       const float* A = in.A + e * N;

@@ -33,6 +33,9 @@ enum class ScanAlgorithm {
 // The fastest algorithm that passes the goldens: what the model uses unless told otherwise.
 inline constexpr ScanAlgorithm kDefaultScan = ScanAlgorithm::sequential;
 
+// The largest state size (n) any algorithm supports: the official kernels' limit too.
+inline constexpr std::int64_t kMaxScanState = 256;
+
 struct ScanDims {
   std::int64_t batch, len, d_inner, d_state;  // b, l, d_in, n
 };

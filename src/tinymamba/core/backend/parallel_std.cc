@@ -22,7 +22,7 @@ void set_num_threads(int n) {
 
 int num_threads() { return g_threads; }
 
-void parallel_for(std::int64_t n, const std::function<void(std::int64_t, std::int64_t, int)>& body) {
+void parallel_for(std::int64_t n, RangeFn body) {
   const int nt = static_cast<int>(std::min<std::int64_t>(g_threads, n));
   if (nt <= 1) {
     if (n > 0) body(0, n, 0);

@@ -1,0 +1,31 @@
+// Small pieces several subcommands share: the --threads and --scan flags.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "tinymamba/core/parallel.hpp"
+#include "tinymamba/ops/selective_scan.hpp"
+
+namespace tinymamba::cli {
+
+// --threads N: 0 (the default) keeps the library default (all cores, or OMP_NUM_THREADS).
+inline void add_threads_flag(CLI::App* sub, int& threads) {
+  sub->add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 1024));
+}
+inline void apply_threads(int threads) {
+  if (threads > 0) set_num_threads(threads);
+}
+
+// --scan ALG: which selective-scan algorithm runs (they compute the same function).
+inline void add_scan_flag(CLI::App* sub, std::string& scan) {
+  std::string names;
+  for (auto a : all_scan_algorithms()) names += (names.empty() ? "" : "|") + std::string(scan_algorithm_name(a));
+  sub->add_option("--scan", scan, "Selective-scan algorithm: " + names + " (default: " +
+                                      std::string(scan_algorithm_name(kDefaultScan)) + ")");
+}
+inline ScanAlgorithm scan_from_flag(const std::string& scan) {
+  return scan.empty() ? kDefaultScan : parse_scan_algorithm(scan);
+}
+
+}  // namespace tinymamba::cli
