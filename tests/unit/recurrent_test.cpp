@@ -1,0 +1,103 @@
+// Recurrent (step) mode against the parallel forward: every token by step, prefill + step, chunked prefill,
+// and the state's contents after a prefill (official facts 6 and 7 in ../shared/reference/official-mamba.md §10).
+#include "tinymamba/model/recurrent.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fd.hpp"
+#include "tinymamba/model/init.hpp"
+
+namespace tinymamba {
+namespace {
+
+Model random_model() {
+  Config c;
+  c.d_model = 16;
+  c.n_layer = 2;
+  c.vocab_size = 30;
+  c.d_state = 4;
+  c.resolve("test");
+  Model m(c);
+  init_parameters(m, 11);
+  return m;
+}
+
+// Step and parallel compute the same function in another order: float32 rounding only. The goldens show the
+// official code's own step-vs-parallel gap at 2.4e-7..4.0e-7 of max|logits|; 1e-5 (the README's suggested
+// check) leaves room for our different summation order.
+constexpr double kTol = 1e-5;
+
+TEST(Recurrent, StepByStepAndPrefillPlusStepEqualTheParallelForward) {
+  const Model m = random_model();
+  const std::int64_t B = 2, L = 9;
+  std::vector<std::int32_t> ids(B * L);
+  for (std::int64_t i = 0; i < B * L; ++i) ids[i] = static_cast<std::int32_t>((i * 7 + 3) % 30);
+  Activations acts;
+  lm_forward(m, ids, B, L, acts, {});
+  const std::vector<float> parallel(acts.logits.begin(), acts.logits.end());
+  for (std::int64_t prefill : {0, 1, 2, 5, 9}) {
+    InferenceState state(m.config, B);
+    const Buffer<float> logits = lm_forward_recurrent(m, ids, B, L, prefill, state);
+    EXPECT_LE(test::max_rel_error(logits, parallel), kTol) << "prefill " << prefill;
+    EXPECT_EQ(state.tokens_seen, L);
+  }
+}
+
+TEST(Recurrent, ChunkedPrefillCarriesTheState) {
+  const Model m = random_model();
+  const std::int64_t L = 12, V = m.config.padded_vocab();
+  std::vector<std::int32_t> ids(L);
+  for (std::int64_t i = 0; i < L; ++i) ids[i] = static_cast<std::int32_t>((i * 5 + 1) % 30);
+  Activations whole, piece;
+  InferenceState s_whole(m.config, 1), s_pieces(m.config, 1);
+  lm_forward(m, ids, 1, L, whole, {}, &s_whole);
+  std::vector<float> pieces;
+  for (std::int64_t start : {0, 2, 3, 7}) {  // pieces of 2, 1, 4 and 5 tokens (some shorter than d_conv)
+    const std::int64_t end = start == 7 ? L : (start == 0 ? 2 : start == 2 ? 3 : 7);
+    const std::span<const std::int32_t> part(ids.data() + start, end - start);
+    lm_forward(m, part, 1, end - start, piece, {}, &s_pieces);
+    pieces.insert(pieces.end(), piece.logits.begin(), piece.logits.end());
+  }
+  EXPECT_EQ(static_cast<std::int64_t>(pieces.size()), L * V);
+  EXPECT_LE(test::max_rel_error(pieces, whole.logits), kTol);
+  for (std::int64_t i = 0; i < m.config.n_layer; ++i) {
+    EXPECT_LE(test::max_rel_error(s_pieces.ssm[i], s_whole.ssm[i]), kTol);
+    EXPECT_LE(test::max_rel_error(s_pieces.conv[i], s_whole.conv[i]), kTol);
+  }
+}
+
+// After a prefill shorter than d_conv, the conv state is the prompt's pre-conv inputs left-padded with zeros.
+TEST(Recurrent, ShortPrefillLeavesAZeroPaddedConvState) {
+  const Model m = random_model();
+  const Config& c = m.config;
+  const std::vector<std::int32_t> ids = {3, 8};
+  InferenceState state(c, 1);
+  Activations acts;
+  lm_forward(m, ids, 1, 2, acts, {}, &state);
+  for (std::int64_t e = 0; e < c.d_inner; ++e) {
+    EXPECT_EQ(state.conv[0][e * c.d_conv + 0], 0.0f);
+    EXPECT_EQ(state.conv[0][e * c.d_conv + 1], 0.0f);
+  }
+  // The last entry is the last token's x (the x half of in_proj's output).
+  for (std::int64_t e = 0; e < c.d_inner; ++e)
+    EXPECT_EQ(state.conv[1][e * c.d_conv + c.d_conv - 1], acts.mixer[0].xz[1 * 2 * c.d_inner + e]);
+}
+
+TEST(Recurrent, ResetAndCopy) {
+  const Model m = random_model();
+  InferenceState a(m.config, 1);
+  Activations acts;
+  const std::vector<std::int32_t> ids = {1, 2, 3};
+  lm_forward(m, ids, 1, 3, acts, {}, &a);
+  InferenceState snapshot = a;  // a copy is a snapshot
+  lm_step(m, std::vector<std::int32_t>{4}, a, acts);
+  EXPECT_NE(snapshot.ssm[0], a.ssm[0]);
+  a = snapshot;
+  EXPECT_EQ(snapshot.ssm[0], a.ssm[0]);
+  a.reset();
+  for (float v : a.ssm[1]) EXPECT_EQ(v, 0.0f);
+  EXPECT_EQ(a.tokens_seen, 0);
+}
+
+}  // namespace
+}  // namespace tinymamba
