@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <string>
 
 #include "tinymamba/core/parallel.hpp"
@@ -26,6 +27,13 @@ inline void add_scan_flag(CLI::App* sub, std::string& scan) {
 }
 inline ScanAlgorithm scan_from_flag(const std::string& scan) {
   return scan.empty() ? kDefaultScan : parse_scan_algorithm(scan);
+}
+
+// The model `generate` and `eval` use when no -m is given: $TINYMAMBA_DEFAULT_MODEL, else the byte-level
+// Shakespeare model this project trained and ships in models/.
+inline std::string default_model_dir() {
+  if (const char* env = std::getenv("TINYMAMBA_DEFAULT_MODEL"); env && *env) return env;
+  return std::string(TINYMAMBA_SOURCE_DIR) + "/models/tinyshakespeare";
 }
 
 }  // namespace tinymamba::cli
