@@ -1,7 +1,8 @@
-// Small pieces several subcommands share: the --threads and --scan flags.
+// Small pieces several subcommands share: the --threads and --scan flags, the default model folder.
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <cstdlib>
 #include <string>
 
 #include "tinymamba/core/parallel.hpp"
@@ -26,6 +27,13 @@ inline void add_scan_flag(CLI::App* sub, std::string& scan) {
 }
 inline ScanAlgorithm scan_from_flag(const std::string& scan) {
   return scan.empty() ? kDefaultScan : parse_scan_algorithm(scan);
+}
+
+// The model `generate` and `eval` use when no -m is given: $TINYMAMBA_DEFAULT_MODEL if set, else the byte-level
+// model this project trained and ships, <source tree>/models/tinyshakespeare (see docs/training.md).
+inline std::string default_model_dir() {
+  if (const char* env = std::getenv("TINYMAMBA_DEFAULT_MODEL"); env && *env) return env;
+  return TINYMAMBA_SOURCE_DIR "/models/tinyshakespeare";
 }
 
 }  // namespace tinymamba::cli
