@@ -1,4 +1,4 @@
-// Small pieces several subcommands share: the --threads and --scan flags, the default model folder.
+// Small pieces several subcommands share: the --threads and --scan flags.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -29,11 +29,11 @@ inline ScanAlgorithm scan_from_flag(const std::string& scan) {
   return scan.empty() ? kDefaultScan : parse_scan_algorithm(scan);
 }
 
-// The model `generate` and `eval` use when no -m is given: $TINYMAMBA_DEFAULT_MODEL if set, else the byte-level
-// model this project trained and ships, <source tree>/models/tinyshakespeare (see docs/training.md).
+// The model `generate` and `eval` use when no -m is given: $TINYMAMBA_DEFAULT_MODEL, else the byte-level
+// Shakespeare model this project trained and ships in models/.
 inline std::string default_model_dir() {
   if (const char* env = std::getenv("TINYMAMBA_DEFAULT_MODEL"); env && *env) return env;
-  return TINYMAMBA_SOURCE_DIR "/models/tinyshakespeare";
+  return std::string(TINYMAMBA_SOURCE_DIR) + "/models/tinyshakespeare";
 }
 
 }  // namespace tinymamba::cli

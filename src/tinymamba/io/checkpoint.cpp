@@ -8,6 +8,7 @@
 #include "tinymamba/core/json.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
+#include "tinymamba/io/torch_bin.hpp"
 
 namespace tinymamba {
 namespace fs = std::filesystem;
@@ -118,6 +119,12 @@ Model load_model(const std::string& dir, CheckpointInfo* info_out) {
     source = (root / "model.safetensors.index.json").string();
     tensors = read_sharded(root / "model.safetensors.index.json", info);
     info.layout = family + " (sharded model.safetensors)";
+  } else if (fs::exists(root / "pytorch_model.bin")) {
+    source = (root / "pytorch_model.bin").string();
+    tensors = read_torch_bin(source);
+    info.layout = family + " (pytorch_model.bin)";
+    info.files.push_back(source);
+    info.file_bytes = static_cast<std::int64_t>(fs::file_size(source));
   } else {
     fail(dir, ": no model.safetensors, model.safetensors.index.json or pytorch_model.bin");
   }

@@ -15,6 +15,10 @@ void linear_forward(Mat y, ConstMat x, const float* W, const float* bias, std::i
       for (std::int64_t o = 0; o < out; ++o) y.data[t * y.ld + o] = bias[o];
     beta = 1.0f;
   }
+  if (T == 1) {  // one token (decode): a GEMV streams W once; sgemm would first copy (pack) all of W
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, out, in, 1.0f, W, in, x.data, 1, beta, y.data, 1);
+    return;
+  }
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, out, in, 1.0f, x.data, x.ld, W, in, beta, y.data, y.ld);
 }
 

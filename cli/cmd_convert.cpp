@@ -1,0 +1,39 @@
+// tinymamba convert — rewrite any supported model folder in the Hugging Face safetensors layout (float32),
+// e.g. a state-spaces pytorch_model.bin, without Python.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "command.hpp"
+#include "tinymamba/core/error.hpp"
+#include "tinymamba/io/checkpoint.hpp"
+
+namespace tinymamba::cli {
+namespace {
+
+struct ConvertArgs {
+  std::string model_dir, out;
+};
+
+void run_convert(const ConvertArgs& a) {
+  namespace fs = std::filesystem;
+  TM_CHECK(!fs::exists(a.out) || fs::is_directory(a.out), a.out, ": exists and is not a directory");
+  std::error_code ec;
+  TM_CHECK(!fs::exists(a.out) || !fs::equivalent(a.model_dir, a.out, ec), a.out,
+           ": is the source folder; convert into another folder");
+  const Model m = load_model(a.model_dir);
+  save_model_hf(m, a.out);
+  std::printf("wrote %s (config.json, model.safetensors: %lld parameters, float32)\n", a.out.c_str(),
+              static_cast<long long>(m.config.parameter_count()));
+}
+
+const Registration reg(31, [](CLI::App& app) {
+  auto a = std::make_shared<ConvertArgs>();
+  auto* sub = app.add_subcommand("convert", "Write a model folder in the Hugging Face safetensors layout (float32)");
+  sub->add_option("-m,--model", a->model_dir, "Model folder to read (any supported layout)")->required();
+  sub->add_option("--out", a->out, "Folder to write config.json and model.safetensors into (created if needed)")->required();
+  sub->callback([a] { run_convert(*a); });
+});
+
+}  // namespace
+}  // namespace tinymamba::cli

@@ -1,0 +1,51 @@
+// tinymamba info — what a model folder holds: layout, config, dtypes, parameter count, sizes.
+#include <cstdio>
+#include <memory>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/config_json.hpp"
+
+namespace tinymamba::cli {
+namespace {
+
+std::string with_commas(std::int64_t v) {
+  std::string s = std::to_string(v);
+  for (int i = static_cast<int>(s.size()) - 3; i > 0; i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+void run_info(const std::string& dir) {
+  CheckpointInfo info;
+  const Model m = load_model(dir, &info);
+  const Config& c = m.config;
+  std::printf("model:        %s\n", dir.c_str());
+  std::printf("layout:       %s\n", info.layout.c_str());
+  for (const auto& f : info.files) std::printf("file:         %s\n", f.c_str());
+  std::printf("file size:    %.1f MB\n", static_cast<double>(info.file_bytes) / 1e6);
+  std::string dtypes;
+  for (const auto& [dt, n] : info.dtype_counts) dtypes += (dtypes.empty() ? "" : ", ") + dt + " x" + std::to_string(n);
+  std::printf("dtypes:       %s (converted to F32 on load)\n", dtypes.c_str());
+  std::printf("parameters:   %s%s\n", with_commas(c.parameter_count()).c_str(),
+              c.tie_embeddings ? " (lm_head tied to the embedding)" : "");
+  std::printf("memory:       %.1f MB as float32\n", static_cast<double>(m.params.size()) * 4 / 1e6);
+  std::printf("d_model %lld, n_layer %lld, vocab_size %lld (padded %lld), d_inner %lld, d_state %lld, d_conv %lld, "
+              "dt_rank %lld, conv_bias %s, bias %s, norm eps %g\n",
+              static_cast<long long>(c.d_model), static_cast<long long>(c.n_layer), static_cast<long long>(c.vocab_size),
+              static_cast<long long>(c.padded_vocab()), static_cast<long long>(c.d_inner),
+              static_cast<long long>(c.d_state), static_cast<long long>(c.d_conv), static_cast<long long>(c.dt_rank),
+              c.conv_bias ? "true" : "false", c.bias ? "true" : "false", static_cast<double>(c.norm_eps));
+  std::printf("recurrent state: %.2f MB per sequence\n",
+              static_cast<double>(c.n_layer * c.d_inner * (c.d_conv + c.d_state)) * 4 / 1e6);
+}
+
+const Registration reg(30, [](CLI::App& app) {
+  auto dir = std::make_shared<std::string>();
+  auto* sub = app.add_subcommand("info", "Describe a model folder: layout, config, dtypes, parameter count, sizes");
+  sub->add_option("-m,--model", *dir, "Model folder")->required();
+  sub->callback([dir] { run_info(*dir); });
+});
+
+}  // namespace
+}  // namespace tinymamba::cli
