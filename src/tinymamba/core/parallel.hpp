@@ -31,6 +31,8 @@ class RangeFn {
 // one per thread, and waits for all of them. Ranges are split as evenly as possible; `thread` is in
 // [0, num_threads()) so a body can use per-thread scratch. Runs inline when n is small or one thread is set.
 // The callable must outlive the call (it does: parallel_for returns when every range is done).
-void parallel_for(std::int64_t n, RangeFn body);
+// `grain` is the least work worth a thread of its own: ranges are never shorter than it (except the only one),
+// so cheap elementwise loops over a single token's activations run inline instead of waking a thread.
+void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain = 1);
 
 }  // namespace tinymamba

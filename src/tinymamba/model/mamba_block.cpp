@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "tinymamba/core/vmath.hpp"
+
 #include "tinymamba/ops/causal_conv1d.hpp"
 #include "tinymamba/ops/linear.hpp"
 #include "tinymamba/ops/silu.hpp"
@@ -68,7 +70,9 @@ void mixer_forward(float* out, const float* a, const LayerWeightsT<const float>&
   // Δ_low | B | C (T, R + 2N) = u · W_xᵀ ;  Δ (T, E) = Δ_low · W_dtᵀ (bias goes into the scan)
   linear_forward({acts.x_dbl.data(), ldx}, {acts.u.data(), E}, w.x_proj, nullptr, T, E, ldx);
   linear_forward({acts.delta.data(), E}, {acts.x_dbl.data(), ldx}, w.dt_proj, nullptr, T, R, E);
-  for (std::int64_t i = 0; i < E * N; ++i) acts.A[i] = -std::exp(w.A_log[i]);
+  // A = −exp(A_log), every call (A_log may have changed since the last): vectorized, since a decode step
+  // would otherwise spend milliseconds in d_in·n·n_layer scalar exps per token.
+  for (std::int64_t i = 0; i < E * N; ++i) acts.A[i] = -vmath::exp(w.A_log[i]);
   const ScanInputs in = scan_inputs(acts, w, c, ssm_state);
   selective_scan_forward(scan, {batch, len, E, N}, in, {acts.y.data(), E, ssm_state}, saved);
   // out (T, d) = y · W_outᵀ

@@ -17,8 +17,8 @@ void set_num_threads(int n) {
 
 int num_threads() { return omp_get_max_threads(); }
 
-void parallel_for(std::int64_t n, RangeFn body) {
-  const int nt = static_cast<int>(std::min<std::int64_t>(num_threads(), n));
+void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain) {
+  const int nt = static_cast<int>(std::min<std::int64_t>(num_threads(), (n + grain - 1) / std::max<std::int64_t>(grain, 1)));
   if (nt <= 1) {
     if (n > 0) body(0, n, 0);
     return;

@@ -1,0 +1,220 @@
+// tinymamba generate — text generation: a parallel prefill of the prompt, then one recurrent step per token
+// (O(1) work and memory per token), sampling each next token, streaming the text as it is produced.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <random>
+
+#include "command.hpp"
+#include "common.hpp"
+#include "tinymamba/core/error.hpp"
+#include "tinymamba/core/parse_ids.hpp"
+#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/sampling/sampler.hpp"
+#include "tinymamba/sampling/stop_rule.hpp"
+#include "tinymamba/tokenizer/streaming_decoder.hpp"
+
+namespace tinymamba::cli {
+namespace {
+
+struct GenerateArgs {
+  std::string model_dir, tokenizer, prompt, prompt_ids, prompts_file, scan;
+  std::int64_t n = 128;
+  std::optional<std::int64_t> eos;
+  std::optional<std::uint64_t> seed;
+  SamplingParams sampling{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f};
+  bool print_ids = false, ignore_eos = false, prompt_given = false;
+  int threads = 0;
+};
+
+// Prompts longer than this are prefilled in pieces (the state carries over), so activation memory stays
+// bounded however long the prompt is.
+constexpr std::int64_t kPrefillChunk = 1024;
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::vector<std::string> read_prompts_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  TM_CHECK(in.good(), path, ": cannot open the prompts file");
+  std::vector<std::string> prompts;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) prompts.push_back(line);
+  }
+  TM_CHECK(!prompts.empty(), path, ": no prompts (one prompt per non-empty line)");
+  TM_CHECK(prompts.size() <= 4096, path, ": more than 4096 prompts");
+  return prompts;
+}
+
+void run_generate(GenerateArgs a) {
+  apply_threads(a.threads);
+  const ScanAlgorithm scan = scan_from_flag(a.scan);
+  const int sources = !a.prompt.empty() + !a.prompt_ids.empty() + !a.prompts_file.empty();
+  TM_CHECK(sources <= 1, "give one of -p, --prompt-ids and --prompts-file");
+  TM_CHECK(!(a.prompt_given && a.prompt.empty()), "-p: the prompt is empty");
+  TM_CHECK(a.n >= 1, "-n must be at least 1, got ", a.n);
+  a.sampling.seed = a.seed ? *a.seed : std::random_device{}();
+  a.sampling.validate();
+
+  const std::string dir = a.model_dir.empty() ? default_model_dir() : a.model_dir;
+  const Model model = load_model(dir);
+  const Config& c = model.config;
+  std::string tok_path = a.tokenizer;
+  if (tok_path.empty() && std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json"))
+    tok_path = (std::filesystem::path(dir) / "tokenizer.json").string();
+  std::optional<Tokenizer> tok;
+  if (!tok_path.empty()) {
+    tok.emplace(Tokenizer::load(tok_path));
+    TM_CHECK(tok->vocab_size() <= c.padded_vocab(), tok_path, ": ", tok->vocab_size(),
+             " token ids do not fit the model's vocabulary of ", c.padded_vocab());
+  }
+  TM_CHECK(tok || (!a.prompt_ids.empty() && a.print_ids), "no tokenizer: pass -t TOKENIZER.json or put tokenizer.json in ",
+           dir, " (or use --prompt-ids with --print-ids)");
+  const std::int64_t vocab = tok ? tok->vocab_size() : c.vocab_size;
+
+  // Prompts as ids. With no prompt at all, generation starts from a newline.
+  std::vector<std::vector<std::int32_t>> prompts;
+  if (!a.prompt_ids.empty()) {
+    std::vector<std::int32_t> ids;
+    for (std::int64_t id : parse_ids(a.prompt_ids, "--prompt-ids")) {
+      TM_CHECK(id < vocab, "--prompt-ids: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
+      ids.push_back(static_cast<std::int32_t>(id));
+    }
+    TM_CHECK(!ids.empty(), "--prompt-ids: no ids given");
+    prompts.push_back(std::move(ids));
+  } else {
+    std::vector<std::string> texts = a.prompts_file.empty() ? std::vector<std::string>{a.prompt.empty() ? "\n" : a.prompt}
+                                                            : read_prompts_file(a.prompts_file);
+    for (const auto& t : texts) {
+      prompts.push_back(tok->encode(t));
+      TM_CHECK(!prompts.back().empty(), "prompt \"", t, "\" encodes to no tokens");
+    }
+  }
+  const auto batch = static_cast<std::int64_t>(prompts.size());
+  const StopRule stop = stop_rule_from_flags(a.n, a.eos, a.ignore_eos, tok ? tok->eos_id() : std::nullopt, vocab);
+  const bool stream = batch == 1 && !a.print_ids;
+  if (!a.seed && a.sampling.temperature > 0)  // a random seed: print it so the run can be replayed
+    std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(a.sampling.seed));
+
+  // Prefill: each prompt by the parallel forward (in pieces), its final state copied into row b of the batch.
+  const auto t_prefill = Clock::now();
+  InferenceState state(c, batch);
+  Activations acts;
+  std::vector<std::vector<float>> last_logits(batch);
+  std::int64_t prefill_tokens = 0;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    InferenceState one(c, 1);
+    const auto& p = prompts[b];
+    for (std::size_t start = 0; start < p.size(); start += kPrefillChunk) {
+      const std::size_t n = std::min<std::size_t>(kPrefillChunk, p.size() - start);
+      lm_forward(model, std::span(p).subspan(start, n), 1, static_cast<std::int64_t>(n), acts,
+                 {.scan = scan, .last_logits_only = true}, &one);
+    }
+    last_logits[b].assign(acts.logits.begin(), acts.logits.end());
+    for (std::int64_t i = 0; i < c.n_layer; ++i) {
+      std::copy(one.conv[i].begin(), one.conv[i].end(), state.conv[i].begin() + b * one.conv[i].size());
+      std::copy(one.ssm[i].begin(), one.ssm[i].end(), state.ssm[i].begin() + b * one.ssm[i].size());
+    }
+    prefill_tokens += static_cast<std::int64_t>(p.size());
+  }
+  const double prefill_s = seconds_since(t_prefill);
+
+  // Decode: sample from each row's logits, then one step for all rows that are still running.
+  std::vector<Sampler> samplers;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    SamplingParams sp = a.sampling;
+    sp.seed += static_cast<std::uint64_t>(b);  // each row its own stream
+    samplers.emplace_back(sp, vocab);
+  }
+  std::vector<std::vector<std::int32_t>> history = prompts, generated(batch);
+  std::vector<bool> done(batch, false);
+  std::optional<StreamingDecoder> decoder;
+  if (stream) {
+    decoder.emplace(*tok);
+    std::fputs(tok->decode(prompts[0]).c_str(), stdout);
+    std::fflush(stdout);
+  }
+  const std::int64_t V = c.padded_vocab();
+  std::vector<std::int32_t> next(batch, 0);
+  std::int64_t decode_steps = 0;
+  const auto t_decode = Clock::now();
+  while (true) {
+    bool any = false;
+    for (std::int64_t b = 0; b < batch; ++b) {
+      if (done[b]) continue;
+      const std::int32_t id = samplers[b].sample(last_logits[b], history[b]);
+      history[b].push_back(id);
+      generated[b].push_back(id);
+      next[b] = id;
+      if (decoder) {
+        const std::string text = decoder->push(id);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+      }
+      done[b] = stop.reached(generated[b]);
+      any = any || !done[b];
+    }
+    if (!any) break;
+    lm_step(model, next, state, acts, scan);  // finished rows step too (their output is ignored)
+    ++decode_steps;
+    for (std::int64_t b = 0; b < batch; ++b)
+      if (!done[b]) last_logits[b].assign(acts.logits.begin() + b * V, acts.logits.begin() + (b + 1) * V);
+  }
+  const double decode_s = seconds_since(t_decode);
+
+  if (decoder) {
+    const std::string rest = decoder->flush();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
+    std::fputs("\n", stdout);
+  } else {
+    for (std::int64_t b = 0; b < batch; ++b) {
+      if (a.print_ids) {
+        std::string line;
+        for (std::int32_t id : generated[b]) line += (line.empty() ? "" : " ") + std::to_string(id);
+        std::puts(line.c_str());
+      } else {
+        std::string text = tok->decode(prompts[b]) + tok->decode(generated[b]);
+        std::printf("%s%s\n", b ? "\n" : "", text.c_str());
+      }
+    }
+  }
+  std::fflush(stdout);
+  std::int64_t new_tokens = 0;
+  for (const auto& g : generated) new_tokens += static_cast<std::int64_t>(g.size());
+  std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s, %lld steps of batch %lld)\n",
+               static_cast<long long>(prefill_tokens), prefill_s, prefill_tokens / std::max(prefill_s, 1e-9),
+               static_cast<long long>(new_tokens), decode_s, new_tokens / std::max(decode_s, 1e-9),
+               static_cast<long long>(decode_steps), static_cast<long long>(batch));
+}
+
+const Registration reg(10, [](CLI::App& app) {
+  auto a = std::make_shared<GenerateArgs>();
+  auto* sub = app.add_subcommand("generate", "Generate text from a prompt (streams it as it is produced)");
+  sub->add_option("-m,--model", a->model_dir, "Model folder (default: the bundled byte-level Shakespeare model)");
+  sub->add_option("-t,--tokenizer", a->tokenizer, "tokenizer.json (default: the one in the model folder)");
+  sub->add_option("-p,--prompt", a->prompt, "Prompt text (default: a newline)")->each([a](const std::string&) { a->prompt_given = true; });
+  sub->add_option("--prompt-ids", a->prompt_ids, "Prompt as token ids, e.g. \"1 2 3\"");
+  sub->add_option("--prompts-file", a->prompts_file, "Generate for every line of this file, as one batch");
+  sub->add_option("-n,--n-predict", a->n, "Tokens to generate (default 128)");
+  sub->add_option("--temperature", a->sampling.temperature, "Sampling temperature; 0 = greedy (default 0.8)");
+  sub->add_option("--top-k", a->sampling.top_k, "Keep the k most likely tokens; 0 = off (default 40)");
+  sub->add_option("--top-p", a->sampling.top_p, "Keep the smallest set with probability mass >= p; 1 = off (default 0.95)");
+  sub->add_option("--min-p", a->sampling.min_p, "Keep tokens with p >= min_p * p_max; 0 = off (default 0)");
+  sub->add_option("--repeat-penalty", a->sampling.repeat_penalty, "CTRL repetition penalty; 1 = off (default 1)");
+  sub->add_option("--seed", a->seed, "Random seed (default: a random one, printed on stderr)");
+  sub->add_option("--eos", a->eos, "Stop at this token id (default: the tokenizer's <|endoftext|>)");
+  sub->add_flag("--ignore-eos", a->ignore_eos, "Do not stop at the end-of-text token");
+  sub->add_flag("--print-ids", a->print_ids, "Print the generated token ids instead of text");
+  add_scan_flag(sub, a->scan);
+  add_threads_flag(sub, a->threads);
+  sub->callback([a] { run_generate(*a); });
+});
+
+}  // namespace
+}  // namespace tinymamba::cli
