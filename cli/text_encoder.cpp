@@ -4,12 +4,8 @@
 
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
-#include "tinymamba/train/byte_tokenizer.hpp"
-
-#if __has_include("tinymamba/tokenizer/tokenizer.hpp")
 #include "tinymamba/tokenizer/tokenizer.hpp"
-#define TINYMAMBA_HAVE_BPE_TOKENIZER 1
-#endif
+#include "tinymamba/train/byte_tokenizer.hpp"
 
 namespace tinymamba::cli {
 
@@ -23,20 +19,13 @@ train::TextEncoder make_text_encoder(bool bytes, const std::string& tokenizer_pa
     e.name = tokenizer_path;
     return e;
   }
-#ifdef TINYMAMBA_HAVE_BPE_TOKENIZER
   auto tok = std::make_shared<Tokenizer>(Tokenizer::load(tokenizer_path));
   train::TextEncoder e;
   e.name = tokenizer_path;
-  e.vocab_size = static_cast<std::int64_t>(tok->vocab_size());
+  e.vocab_size = tok->vocab_size();
   e.byte_level = false;
-  e.encode = [tok](std::string_view t) {
-    const auto ids = tok->encode(t);
-    return std::vector<std::int32_t>(ids.begin(), ids.end());
-  };
+  e.encode = [tok](std::string_view t) { return tok->encode(t); };
   return e;
-#else
-  fail(tokenizer_path, ": this build has no BPE tokenizer yet; use --bytes (or a byte-level tokenizer.json)");
-#endif
 }
 
 }  // namespace tinymamba::cli

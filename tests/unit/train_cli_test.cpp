@@ -115,6 +115,25 @@ TEST(TrainCli, ThreeStepsThenAResumeToSixIsBitIdenticalToSix) {
   EXPECT_EQ(s6.at("data_position"), sp.at("data_position"));
 }
 
+TEST(TrainCli, TrainsThroughABpeTokenizer) {
+  const fs::path tok = test::shared_dir() / "tokenizer" / "gpt-neox-20b.json";
+  if (!fs::exists(tok)) GTEST_SKIP() << tok << " is not there";
+  CliFixture f("cli-bpe");
+  const Result t = run(f.dir, "train --data " + f.data + " --tokenizer " + tok.string() +
+                                  " --config tiny --steps 2 --batch 1 --seq-len 16 --threads 1 --out " + (f.dir / "m").string());
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_EQ(slurp(f.dir / "m" / "tokenizer.json"), slurp(tok));  // the folder carries its tokenizer
+  const auto cfg = nlohmann::json::parse(slurp(f.dir / "m" / "config.json"));
+  EXPECT_GE(cfg.at("vocab_size").get<std::int64_t>(), 50277);
+  // eval finds the tokenizer in the model folder; a BPE token covers several bytes, so bits/byte < loss/ln 2.
+  const Result e = run(f.dir, "eval -m " + (f.dir / "m").string() + " --data " + f.data + " --json");
+  ASSERT_EQ(e.rc, 0) << e.err;
+  const auto j = nlohmann::json::parse(e.out);
+  EXPECT_LT(j.at("tokens").get<double>(), j.at("bytes").get<double>());
+  EXPECT_NEAR(j.at("bits_per_byte").get<double>(),
+              j.at("loss").get<double>() * j.at("tokens").get<double>() / std::log(2.0) / j.at("bytes").get<double>(), 1e-9);
+}
+
 TEST(TrainCli, BadFlagsGiveOneLineErrorsNamingTheFlagOrFile) {
   CliFixture f("cli-bad");
   const std::string empty = (f.dir / "empty.txt").string();

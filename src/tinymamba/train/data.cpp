@@ -17,7 +17,11 @@ std::string_view file_text(const MappedFile& f) {
 TokenText encode(std::string_view text, const TextEncoder& enc, const std::string& what) {
   TokenText t;
   t.bytes = static_cast<std::int64_t>(text.size());
-  t.ids = enc.encode(text);
+  try {
+    t.ids = enc.encode(text);
+  } catch (const Error& e) {
+    fail(what, ": ", e.what());
+  }
   for (std::size_t i = 0; i < t.ids.size(); ++i)
     TM_CHECK(t.ids[i] >= 0 && t.ids[i] < enc.vocab_size, what, ": ", enc.name, " gave token id ", t.ids[i],
              " outside its vocabulary [0, ", enc.vocab_size, ")");

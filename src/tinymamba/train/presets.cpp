@@ -14,8 +14,8 @@ namespace {
 const std::map<std::string, std::string>& presets() {
   static const std::map<std::string, std::string> p = {
       {"tiny", R"({"d_model": 64, "n_layer": 2, "vocab_size": 256})"},
-      {"small", R"({"d_model": 256, "n_layer": 4, "vocab_size": 256})"},
-      {"shakespeare", R"({"d_model": 320, "n_layer": 5, "vocab_size": 256})"},
+      {"small", R"({"d_model": 128, "n_layer": 4, "vocab_size": 256})"},
+      {"shakespeare", R"({"d_model": 256, "n_layer": 4, "vocab_size": 256})"},
       {"130m", R"({"d_model": 768, "n_layer": 24, "vocab_size": 50277})"},
   };
   return p;

@@ -2,8 +2,8 @@
 // state-spaces/mamba-*'s config.json; everything else takes the official defaults: d_state 16, d_conv 4,
 // expand 2, dt_rank ceil(d_model/16), RMSNorm, tied embeddings, pad_vocab_size_multiple 8).
 //   tiny          d_model 64,  n_layer 2,  vocab 256     the goldens' shape (seconds per thousand steps)
-//   small         d_model 256, n_layer 4,  vocab 256
-//   shakespeare   d_model 320, n_layer 5,  vocab 256     the shipped default model (models/tinyshakespeare)
+//   small         d_model 128, n_layer 4,  vocab 256
+//   shakespeare   d_model 256, n_layer 4,  vocab 256     the shipped default model (models/tinyshakespeare)
 //   130m          d_model 768, n_layer 24, vocab 50277   state-spaces/mamba-130m's shape
 #pragma once
 

@@ -97,12 +97,17 @@ std::string loss_curve_svg(const std::vector<LogRow>& rows, const std::string& t
     if (i >= win) acc -= rows[i - win].loss;
     avg[i] = acc / static_cast<double>(std::min(i + 1, win));
   }
+  // The y range covers the run after its first 3% (the steep start would squash everything else to the bottom;
+  // earlier points are drawn clipped at the top) and every validation point.
+  const std::size_t skip = rows.size() >= 30 ? rows.size() * 3 / 100 : 0;
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const auto& r = rows[i];
     if (!std::isfinite(r.loss)) continue;
     x_max = std::max(x_max, static_cast<double>(r.step));
-    y_lo = std::min(y_lo, r.loss);
-    y_hi = std::max(y_hi, r.loss);
+    if (i >= skip) {
+      y_lo = std::min(y_lo, r.loss);
+      y_hi = std::max(y_hi, r.loss);
+    }
     if (r.val_loss >= 0) {
       y_lo = std::min(y_lo, r.val_loss);
       y_hi = std::max(y_hi, r.val_loss);
@@ -116,7 +121,7 @@ std::string loss_curve_svg(const std::vector<LogRow>& rows, const std::string& t
   const double xs = tick_step(0, x_max, 8);
   x_max = std::ceil(x_max / xs) * xs;
   auto X = [&](double step) { return left + pw * step / x_max; };
-  auto Y = [&](double loss) { return top + ph * (1 - (loss - y_lo) / (y_hi - y_lo)); };
+  auto Y = [&](double loss) { return top + ph * (1 - (std::min(loss, y_hi) - y_lo) / (y_hi - y_lo)); };
 
   std::ostringstream s;
   s << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 " << W
