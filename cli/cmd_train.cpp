@@ -88,6 +88,8 @@ void run_train(TrainArgs& a) {
     state = ck->state;
     state.settings = s;
     if (a.out.empty()) a.out = a.resume;
+    TM_CHECK(!fs::exists(a.out) || fs::equivalent(a.out, a.resume) || !train::has_training_checkpoint(a.out), "--out ", a.out,
+             " already holds another training checkpoint; continue it with --resume ", a.out, " or choose another --out");
     const fs::path log_path = fs::path(a.resume) / train::kLogFile;
     if (fs::exists(log_path)) log = train::parse_log_csv(read_text_file(log_path.string()), log_path.string());
   } else {
