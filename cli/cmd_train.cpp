@@ -85,6 +85,8 @@ void run_train(TrainArgs& a) {
     take("--save-every", saved.save_every, s.save_every);
     take("--scan", saved.scan, s.scan);
     s = saved;
+    TM_CHECK(s.steps >= ck->state.step, "--steps = ", s.steps, " is below the checkpoint's step ", ck->state.step,
+             " (--steps is the total number of updates)");
     state = ck->state;
     state.settings = s;
     if (a.out.empty()) a.out = a.resume;

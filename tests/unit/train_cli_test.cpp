@@ -113,6 +113,22 @@ TEST(TrainCli, ThreeStepsThenAResumeToSixIsBitIdenticalToSix) {
   const auto sp = nlohmann::json::parse(slurp(f.dir / "split" / "trainer_state.json"));
   EXPECT_EQ(sp.at("step"), 6);
   EXPECT_EQ(s6.at("data_position"), sp.at("data_position"));
+  // --steps is the total: below the checkpoint's step is an error (one line, before anything else is printed).
+  const Result below = run(f.dir, "train --resume " + (f.dir / "split").string() + " --steps 2 --threads 1");
+  EXPECT_NE(below.rc, 0);
+  EXPECT_EQ(std::count(below.err.begin(), below.err.end(), '\n'), 1) << below.err;
+  EXPECT_NE(below.err.find("--steps"), std::string::npos) << below.err;
+}
+
+TEST(TrainCli, EvalUsesTheShippedModelWithoutDashM) {
+  if (!fs::exists(test::source_dir() / "models" / "tinyshakespeare" / "model.safetensors")) GTEST_SKIP();
+  CliFixture f("cli-default");
+  const Result e = run(f.dir, "eval --data " + f.data + " --json", "env -u TINYMAMBA_DEFAULT_MODEL");
+  ASSERT_EQ(e.rc, 0) << e.err;
+  const auto j = nlohmann::json::parse(e.out);
+  EXPECT_NE(j.at("model").get<std::string>().find("models/tinyshakespeare"), std::string::npos);
+  // A trained model: far below the 8 bits/byte of a uniform guess on this Shakespeare-like text.
+  EXPECT_LT(j.at("bits_per_byte").get<double>(), 4.0) << e.out;
 }
 
 TEST(TrainCli, TrainsThroughABpeTokenizer) {
