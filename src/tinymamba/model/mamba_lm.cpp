@@ -100,12 +100,14 @@ void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations&
   float* dlogits = acts.logits.data();
   cross_entropy_backward(dlogits, acts.logits.data(), targets.data(), T, V, scale);
   // lm_head: d(normed_f) (T, d) = dlogits · W_lm ; dW_lm += dlogitsᵀ · normed_f (the embedding's grad when tied)
-  Buffer<float> dnormed(static_cast<std::size_t>(T * d)), dh(static_cast<std::size_t>(T * d)),
-      dtmp(static_cast<std::size_t>(T * d));
+  for (auto* b : {&acts.dnormed, &acts.dh, &acts.dtmp}) ensure(*b, T * d);  // every use below writes (=) first
+  Buffer<float>& dnormed = acts.dnormed;
+  Buffer<float>& dh = acts.dh;
+  Buffer<float>& dtmp = acts.dtmp;
   linear_backward({dnormed.data(), d}, g.lm_head, nullptr, {dlogits, V}, {acts.normed[nl].data(), d}, w.lm_head, T, d, V);
   rmsnorm_backward(dh.data(), g.norm_f, dnormed.data(), acts.hidden[nl].data(), w.norm_f, acts.rstd[nl].data(), T, d);
 
-  MixerGradScratch scratch;
+  MixerGradScratch& scratch = acts.grad_scratch;
   for (std::int64_t i = nl - 1; i >= 0; --i) {
     // h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i)): dh flows on unchanged, plus the mixer path's contribution.
     mixer_backward(dnormed.data(), dh.data(), acts.normed[i].data(), w.layers[i], g.layers[i], c, batch, len, scan,

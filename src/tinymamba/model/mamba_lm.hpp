@@ -32,6 +32,10 @@ struct Activations {
   std::vector<MixerActivations> mixer;   // per layer (one, reused, when not kept for the backward)
   Buffer<float> logits;                  // (T, V) or (b, V) with last_logits_only
   bool kept_for_backward = false;
+  // The backward's scratch, kept here so that repeated training steps reuse it instead of allocating (and
+  // page-faulting in) ~10 (T, d_in)-sized buffers per step: dnormed, dh, dtmp (T, d) and one mixer's.
+  Buffer<float> dnormed, dh, dtmp;
+  MixerGradScratch grad_scratch;
 };
 
 // Runs the model over ids (b·l, row-major (b, l)); ids must be in [0, V) (Error otherwise).

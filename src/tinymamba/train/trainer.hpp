@@ -1,0 +1,95 @@
+// The training loop (and the pieces a benchmark or a test can drive on their own):
+//   TrainStep      one optimizer update on given batches: forward + loss + backward per micro-batch (gradients
+//                  accumulate, scaled by 1/accum), global-norm clipping, AdamW. It owns the activations and the
+//                  gradient buffer, reused from update to update; nothing in it holds a (b, l, d_in, n) tensor
+//                  (the scan's backward recomputes states per channel).
+//   evaluate       mean next-token loss over a token stream, perplexity, bits per byte.
+//   run_training   the loop: batches from the sampler, the schedule, validation, log.csv + loss.svg, checkpoints.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "tinymamba/core/buffer.hpp"
+#include "tinymamba/model/mamba_lm.hpp"
+#include "tinymamba/model/model.hpp"
+#include "tinymamba/train/checkpoint.hpp"
+#include "tinymamba/train/data.hpp"
+#include "tinymamba/train/optimizer.hpp"
+#include "tinymamba/train/train_log.hpp"
+
+namespace tinymamba::train {
+
+struct StepResult {
+  double loss = 0;       // mean next-token loss over the update's micro-batches (before the update)
+  double grad_norm = 0;  // global gradient norm before clipping
+};
+
+class TrainStep {
+ public:
+  // clip: max global gradient norm (0 = no clipping). The model and optimizer must outlive the step.
+  TrainStep(Model& model, AdamW& optimizer, double clip, ScanAlgorithm scan = kDefaultScan);
+
+  // One update from `accum` micro-batches of (batch, seq_len) ids, row-major, one after the other
+  // (accum·batch·seq_len ids). Throws Error (and leaves the parameters unchanged) if the loss or the gradient
+  // is not finite.
+  StepResult run(std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t seq_len, std::int64_t accum,
+                 double lr);
+
+  [[nodiscard]] const Buffer<float>& grads() const { return grads_; }  // the last update's (clipped) gradients
+
+ private:
+  Model& model_;
+  AdamW& optimizer_;
+  double clip_;
+  ScanAlgorithm scan_;
+  Activations acts_;
+  Buffer<float> grads_;
+};
+
+struct EvalResult {
+  double loss = 0;          // mean next-token loss, nats per token
+  std::int64_t tokens = 0;  // predicted tokens
+  double bytes = 0;         // bytes of text those tokens cover
+  [[nodiscard]] double perplexity() const;
+  [[nodiscard]] double bits_per_byte() const;  // loss · tokens / ln 2 / bytes
+};
+
+struct EvalOptions {
+  std::int64_t seq_len = 256;    // context of each window
+  std::int64_t batch = 8;        // windows per forward
+  std::int64_t max_tokens = 0;   // 0 = every token; else about this many, in windows spread evenly over the text
+  ScanAlgorithm scan = kDefaultScan;
+};
+
+// Next-token loss over `text`: windows of seq_len tokens overlapping by one, so that every token but the first
+// is predicted exactly once (with up to seq_len − 1 tokens of context). bytes = text.bytes · predicted / total.
+[[nodiscard]] EvalResult evaluate(const Model& model, const TokenText& text, const EvalOptions& opt);
+
+struct RunOptions {
+  std::string out_dir;                              // checkpoints, log.csv, loss.svg
+  std::map<std::string, std::string> extra_files;   // saved with every checkpoint (e.g. tokenizer.json)
+  std::string title;                                // of the loss curve
+  bool progress = true;                             // the live progress line on stderr
+  std::int64_t stop_after = 0;                      // > 0: stop (and save) at this step, short of --steps
+};
+
+struct TrainResult {
+  std::int64_t step = 0;
+  double last_loss = 0;
+  EvalResult val;          // the final validation (whole split)
+  double seconds = 0;      // wall time of this run (excluding loading)
+  double train_tok_s = 0;  // training tokens per second over this run's updates (excluding evaluation)
+};
+
+// Trains `model` from state.step to state.settings.steps (or opt.stop_after), saving a checkpoint at the end. `log` holds the rows of earlier steps (a resume).
+TrainResult run_training(Model& model, AdamW& optimizer, TrainingState& state, const DataSplit& data,
+                         std::vector<LogRow> log, const RunOptions& opt);
+
+inline constexpr const char* kLogFile = "log.csv";
+inline constexpr const char* kCurveFile = "loss.svg";
+
+}  // namespace tinymamba::train
