@@ -35,4 +35,11 @@ class RangeFn {
 // so cheap elementwise loops over a single token's activations run inline instead of waking a thread.
 void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain = 1);
 
+// A grain for items that each cost `work_per_item` elementary operations: enough items that a thread gets at
+// least ~16K operations (~5-10 µs), below which waking a thread costs more than it saves.
+[[nodiscard]] inline std::int64_t grain_for(std::int64_t work_per_item) {
+  constexpr std::int64_t kMinWorkPerThread = std::int64_t{1} << 14;
+  return work_per_item >= kMinWorkPerThread ? 1 : kMinWorkPerThread / (work_per_item > 0 ? work_per_item : 1);
+}
+
 }  // namespace tinymamba

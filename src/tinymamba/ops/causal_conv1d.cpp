@@ -35,7 +35,7 @@ void causal_conv1d_forward(float* out, const float* x, std::int64_t ldx, const f
         o[c] = acc;
       }
     }
-  });
+  }, grain_for(C * K));
 }
 
 void causal_conv1d_backward(float* dx, std::int64_t lddx, float* dw, float* dbias, const float* dout, const float* x,

@@ -45,7 +45,7 @@ double cross_entropy_forward(const float* logits, const std::int32_t* targets, s
         const RowSoftmax sm = row_softmax(logits + t * V, V);
         row_loss[t] = sm.max + std::log(sm.sum) - logits[t * V + targets[t]];
       }
-  });
+  }, grain_for(V));
   double total = 0;
   for (double l : row_loss) total += l;
   return total / static_cast<double>(m);

@@ -20,7 +20,7 @@ void rmsnorm_forward(float* y, float* rstd, const float* x, const float* w, std:
       float* yr = y + t * d;
       for (std::int64_t i = 0; i < d; ++i) yr[i] = xr[i] * r * w[i];
     }
-  });
+  }, grain_for(2 * d));
 }
 
 void rmsnorm_backward(float* dx, float* dw, const float* dy, const float* x, const float* w, const float* rstd,

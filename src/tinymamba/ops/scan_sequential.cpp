@@ -52,7 +52,7 @@ void sequential_forward(const ScanDims& dims, const ScanInputs& in, const ScanOu
       if (out.last_state)
         for (std::int64_t n = 0; n < N; ++n) out.last_state[(b * E + e) * N + n] = h[n];
     }
-  });
+  }, grain_for(L * N));
 }
 
 void sequential_backward(const ScanDims& dims, const ScanInputs& in, const float* dout, std::int64_t ld_dout,
