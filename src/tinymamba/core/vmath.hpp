@@ -56,9 +56,15 @@ inline float log(float x) {
 }
 
 // log(1 + y) for y >= 0, accurate also for tiny y (Goldberg: log(u)·y/(u−1) with u = 1 + y rounded).
+// Written without a branch around log(u): GCC sinks a value used in only one arm of a select into that arm,
+// and then (with the default -ftrapping-math) refuses to if-convert the division inside log, so the loop
+// would not vectorize. log(1) = 0 exactly, so r = 0 when u == 1 and the sum returns y (bitwise the same
+// results as the branchy form, checked over every float).
 inline float log1p_nonneg(float y) {
   const float u = 1.0f + y;
-  return u == 1.0f ? y : log(u) * (y / (u - 1.0f));
+  const float du = u - 1.0f;
+  const float r = log(u) * (du == 0.0f ? 1.0f : y / du);
+  return r + (du == 0.0f ? y : 0.0f);
 }
 
 // softplus as torch computes it (beta 1, threshold 20): x for x > 20, else log(1 + e^x), written as
