@@ -19,10 +19,11 @@
 //   rec.reset(const float* v0)                      v = v0 ((n, kLanes) rows)
 //   rec.rebase()                                    called at every chunk start (where the backward restarts)
 //   rec.value()                                     the current v, (n, kLanes)
-//   rec.step<Record>(n, ell, x, d, aux)             row n: v ← exp(ℓ)·v + x; when Record, also writes
-//                                                   d = exp(ℓ)·v_prev and the evaluator's own memo `aux`
-//   rec.adjoint(n, ell_next, aux_next, x, g)        row n of the adjoint: g ← exp(ℓ_{t+1})·g + x, given ℓ_{t+1}
-//                                                   and the memo the forward step of t+1 recorded
+//   rec.step<Record>(n, ell, x, d, memo)            row n: v ← exp(ℓ)·v + x; when Record, also writes
+//                                                   d = exp(ℓ)·v_prev and `memo`, what the adjoint will need
+//                                                   from this step (exp(ℓ), or ℓ itself)
+//   rec.adjoint(n, memo_next, x, g)                 row n of the adjoint: g ← exp(ℓ_{t+1})·g + x, given the memo
+//                                                   the recompute of step t+1 wrote
 // The same evaluator runs the adjoint, so a log-space scan is log-space in both directions.
 #pragma once
 
@@ -143,11 +144,15 @@ struct ChannelSums {
   }
 };
 
-inline float lane_sum(const float* v) {
-  float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (std::int64_t j = 0; j < kLanes; ++j) s += v[j];
-  return s;
+// Σ_j v[j] as a halving tree (vector adds of kLanes/2, kLanes/4, ... lanes); a plain or `omp simd` reduction
+// loop compiles to a chain of kLanes dependent scalar adds.
+template <class T>
+T lane_sum(const T* v) {
+  alignas(64) T a[kLanes / 2];
+  for (std::int64_t j = 0; j < kLanes / 2; ++j) a[j] = v[j] + v[j + kLanes / 2];
+  for (std::int64_t w = kLanes / 4; w >= 1; w /= 2)
+    for (std::int64_t j = 0; j < w; ++j) a[j] += a[j + w];
+  return a[0];
 }
 
 // Per-thread scratch carved out of one aligned allocation (made once per parallel_for body, outside the loops).
@@ -253,74 +258,91 @@ void backward(const ScanDims& dims, const ScanInputs& in, const float* dout, std
   const std::int64_t NW = N * kLanes, TNW = T * NW;
   ChannelSums dB(num_threads(), Bn * L, N), dC(num_threads(), Bn * L, N);
 
-  // Threads own channel blocks (the batch loop is inside), so dA, dD, dΔ_bias are summed without sharing;
-  // dB, dC sum over channels into per-thread partials.
+  // Threads own channel blocks (the batch and chunk loops are outside the block loop), so dA, dD, dΔ_bias are
+  // summed without sharing. dB and dC sum over channels: within a chunk each thread adds its blocks'
+  // contributions as lane vectors, (chunk, n, kLanes) in double, and sums the lanes once per chunk into its
+  // per-thread partial — a horizontal sum per (t, n, block) would cost as much as the rest of the adjoint.
   parallel_for(nblk, [&](std::int64_t k0, std::int64_t k1, int thread) {
-    Scratch<float> mem(padded(NW) * (5 + 2 * Rec::kArrays) + padded(TNW) * (2 + (Rec::kAux ? 1 : 0)) +
-                       padded(T * kLanes) + 3 * padded(kLanes));
-    float* At = mem.take(NW);
-    Rec rec(mem.take(Rec::kArrays * NW), N, params);  // recomputes the states of a chunk
-    Rec adj(mem.take(Rec::kArrays * NW), N, params);  // the adjoint g, carried from chunk to chunk
-    float* H = mem.take(TNW);                          // (chunk, n, kLanes) h_t
-    float* Dd = mem.take(TNW);                         // (chunk, n, kLanes) exp(δ_t A)·h_{t−1}
-    float* Aux = Rec::kAux ? mem.take(TNW) : nullptr;  // (chunk, n, kLanes) the evaluator's memo
-    float* Y = mem.take(T * kLanes);                   // (chunk, kLanes) ⟨h_t, C_t⟩
-    float* ell_next = mem.take(NW);                    // (n, kLanes) ℓ_{t+1} = δ_{t+1}·A
-    float* aux_next = mem.take(NW);                    // (n, kLanes) memo of step t+1
+    const std::int64_t nb = k1 - k0;
+    Scratch<float> mem(padded(NW) * (2 + Rec::kArrays) + padded(nb * NW) * (2 + Rec::kArrays) +
+                       padded(TNW) * 3 + padded(T * kLanes) + 2 * padded(nb * kLanes));
+    float* At = mem.take(nb * NW);                         // per block: (n, kLanes) A
+    float* adj_mem = mem.take(nb * Rec::kArrays * NW);     // per block: the adjoint g, carried across chunks
+    float* memo_after = mem.take(nb * NW);                 // per block: memo of the step after the chunk
+    float* bias = mem.take(nb * kLanes);
+    float* D = mem.take(nb * kLanes);
+    Rec rec(mem.take(Rec::kArrays * NW), N, params);       // recomputes the states of a chunk
+    float* H = mem.take(TNW);                              // (chunk, n, kLanes) h_t
+    float* Dd = mem.take(TNW);                             // (chunk, n, kLanes) exp(δ_t A)·h_{t−1}
+    float* Memo = mem.take(TNW);                           // (chunk, n, kLanes) the evaluator's memo of each step
+    float* Y = mem.take(T * kLanes);                       // (chunk, kLanes) ⟨h_t, C_t⟩
+    float* h0 = mem.take(NW);                              // (n, kLanes) h_{t0−1}, saved state entering a chunk
     float* zeros = mem.take(NW);
-    float* h0 = mem.take(NW);                          // (n, kLanes) h_{t0−1}, the saved state entering a chunk
-    float* bias = mem.take(kLanes);
-    float* D = mem.take(kLanes);
     std::fill(zeros, zeros + NW, 0.0f);
-    // Sums over time (dA, dD, dΔ_bias) are kept in double: their terms cancel (the random-case test finds dA
-    // cases that a float32 sum per chunk gets 3× worse than the sequential scan's double sum).
-    std::vector<double> dA(static_cast<std::size_t>(NW)), dD(kLanes), dbias(kLanes);
-    Token tk;
-    alignas(32) float x[kLanes], ell[kLanes], z[kLanes], go[kLanes], dy[kLanes], du[kLanes], tmp[kLanes];
+    // Sums over time (dA, dD, dΔ_bias) and over channels (dB, dC) are kept in double: their terms cancel (the
+    // random-case test finds dA cases that a float32 sum per chunk gets 3× worse than the sequential scan).
+    Scratch<double> dmem(padded(nb * NW) + 2 * padded(nb * kLanes) + 2 * padded(TNW));
+    double* dA = dmem.take(nb * NW);
+    double* dD = dmem.take(nb * kLanes);
+    double* dbias = dmem.take(nb * kLanes);
+    double* laneB = dmem.take(TNW);  // (chunk, n, kLanes) dB contributions of this thread's blocks
+    double* laneC = dmem.take(TNW);
+    std::fill(dA, dA + nb * NW, 0.0);
+    std::fill(dD, dD + nb * kLanes, 0.0);
+    std::fill(dbias, dbias + nb * kLanes, 0.0);
+    std::vector<Token> toks(static_cast<std::size_t>(T));  // the chunk's tokens, from the recompute
+    alignas(64) float x[kLanes], ell[kLanes], z[kLanes], go[kLanes], dy[kLanes], du[kLanes], tmp[kLanes], sig[kLanes];
     // ∂/∂δ_t = Σ_n g·(A·exp(δA)·h_{t−1} + B·u) has terms of both signs that can cancel to far below their size
     // (the random-case test finds such cases); like the sequential scan, it is summed in double.
     alignas(64) double ddt[kLanes];
 
-    for (std::int64_t blk = k0; blk < k1; ++blk) {
-      const Block k = block_of(blk, E);
-      transpose_A(At, in, k, N);
-      channel_lanes(bias, in.delta_bias, k);
-      channel_lanes(D, in.D, k);
-      std::fill(dA.begin(), dA.end(), 0.0);
-      std::fill(dD.begin(), dD.end(), 0.0);
-      std::fill(dbias.begin(), dbias.end(), 0.0);
-      for (std::int64_t b = 0; b < Bn; ++b) {
-        adj.reset(zeros);  // g_{L} = 0
-        std::fill(ell_next, ell_next + NW, 0.0f);
-        std::fill(aux_next, aux_next + NW, 0.0f);
-        for (std::int64_t c = nchunks - 1; c >= 0; --c) {
-          const std::int64_t t0 = c * T, t1 = std::min(L, t0 + T);
+    for (std::int64_t i = 0; i < nb; ++i) {
+      const Block k = block_of(k0 + i, E);
+      transpose_A(At + i * NW, in, k, N);
+      channel_lanes(bias + i * kLanes, in.delta_bias, k);
+      channel_lanes(D + i * kLanes, in.D, k);
+    }
+    for (std::int64_t b = 0; b < Bn; ++b) {
+      for (std::int64_t i = 0; i < nb; ++i) {
+        Rec(adj_mem + i * Rec::kArrays * NW, N, params).reset(zeros);  // g_{L} = 0
+        std::fill(memo_after + i * NW, memo_after + (i + 1) * NW, 0.0f);
+      }
+      for (std::int64_t c = nchunks - 1; c >= 0; --c) {
+        const std::int64_t t0 = c * T, t1 = std::min(L, t0 + T), len = t1 - t0;
+        std::fill(laneB, laneB + len * NW, 0.0);
+        std::fill(laneC, laneC + len * NW, 0.0);
+        for (std::int64_t i = 0; i < nb; ++i) {
+          const Block k = block_of(k0 + i, E);
+          const float* Ai = At + i * NW;
+          const float* Di = D + i * kLanes;
           // 1. Recompute h_t, t in [t0, t1), from the saved state entering the chunk (exactly as the forward did).
           state_to_lanes(h0, states + ((b * nchunks + c) * E + k.e0) * N, k, N);  // h_{t0−1}
           rec.reset(h0);
           rec.rebase();
-          for (std::int64_t t = t0; t < t1; ++t) {
-            const std::int64_t row = b * L + t, s = t - t0;
-            load_token(tk, in, bias, row, k);
+          for (std::int64_t s = 0; s < len; ++s) {
+            const std::int64_t row = b * L + t0 + s;
+            Token& tk = toks[s];
+            load_token(tk, in, bias + i * kLanes, row, k);
             const float* Bt = in.B + row * in.ld_B;
-            const float* Ct = in.C + row * in.ld_C;
             for (std::int64_t n = 0; n < N; ++n) {
               const float Bn = Bt[n];
 #pragma omp simd
               for (std::int64_t j = 0; j < kLanes; ++j) {
-                ell[j] = tk.dt[j] * At[n * kLanes + j];
+                ell[j] = tk.dt[j] * Ai[n * kLanes + j];
                 x[j] = tk.dtu[j] * Bn;
               }
-              rec.template step<true>(n, ell, x, Dd + s * NW + n * kLanes, Aux ? Aux + s * NW + n * kLanes : nullptr);
+              rec.template step<true>(n, ell, x, Dd + s * NW + n * kLanes, Memo + s * NW + n * kLanes);
             }
             std::copy_n(rec.value(), NW, H + s * NW);
-            dot_rows(Y + s * kLanes, rec.value(), Ct, N);  // exactly as the forward computed y
+            dot_rows(Y + s * kLanes, rec.value(), in.C + row * in.ld_C, N);  // exactly as the forward computed y
           }
-          // 2. The adjoint, t = t1−1 .. t0.
+          // 2. The adjoint, t = t1−1 .. t0, carrying this block's g from the chunk after.
+          Rec adj(adj_mem + i * Rec::kArrays * NW, N, params);
           adj.rebase();
-          for (std::int64_t t = t1 - 1; t >= t0; --t) {
-            const std::int64_t row = b * L + t, s = t - t0;
-            load_token(tk, in, bias, row, k);
+          double* dAi = dA + i * NW;
+          for (std::int64_t s = len - 1; s >= 0; --s) {
+            const std::int64_t row = b * L + t0 + s;
+            const Token& tk = toks[s];
             const float* Bt = in.B + row * in.ld_B;
             const float* Ct = in.C + row * in.ld_C;
             load_lanes(go, dout + row * ld_dout + k.e0, k.width);
@@ -329,10 +351,10 @@ void backward(const ScanDims& dims, const ScanInputs& in, const float* dout, std
               load_lanes(z, in.z + row * in.ld_z + k.e0, k.width);
 #pragma omp simd
               for (std::int64_t j = 0; j < kLanes; ++j) {
-                const float y = std::fma(D[j], tk.u[j], Y[s * kLanes + j]);
-                const float sig = vmath::sigmoid(z[j]);
-                dy[j] = go[j] * z[j] * sig;
-                tmp[j] = go[j] * y * sig * (1.0f + z[j] * (1.0f - sig));  // ∂/∂z
+                const float y = std::fma(Di[j], tk.u[j], Y[s * kLanes + j]);
+                const float sg = vmath::sigmoid(z[j]);
+                dy[j] = go[j] * z[j] * sg;
+                tmp[j] = go[j] * y * sg * (1.0f + z[j] * (1.0f - sg));  // ∂/∂z
               }
               store_lanes(grads.dz + row * grads.ld_dz + k.e0, tmp, k.width);
             } else {
@@ -342,21 +364,19 @@ void backward(const ScanDims& dims, const ScanInputs& in, const float* dout, std
               ddt[j] = 0.0;
               du[j] = 0.0f;
             }
-            double* dBrow = dB.at(thread, row);
-            double* dCrow = dC.at(thread, row);
             const float* Hs = H + s * NW;
             const float* Ds = Dd + s * NW;
+            const float* memo_next = s + 1 < len ? Memo + (s + 1) * NW : memo_after + i * NW;
+            double* lB = laneB + s * NW;
+            double* lC = laneC + s * NW;
             for (std::int64_t n = 0; n < N; ++n) {
               const float Bn = Bt[n], Cn = Ct[n];
-              const float* An = At + n * kLanes;
-              alignas(32) float g[kLanes];
+              const float* An = Ai + n * kLanes;
+              alignas(64) float g[kLanes];
 #pragma omp simd
               for (std::int64_t j = 0; j < kLanes; ++j) x[j] = dy[j] * Cn;
-              adj.adjoint(n, ell_next + n * kLanes, aux_next + n * kLanes, x, g);  // g_t
-#pragma omp simd
-              for (std::int64_t j = 0; j < kLanes; ++j) tmp[j] = dy[j] * Hs[n * kLanes + j];
-              dCrow[n] += lane_sum(tmp);
-              double* dAn = dA.data() + n * kLanes;
+              adj.adjoint(n, memo_next + n * kLanes, x, g);  // g_t
+              double* dAn = dAi + n * kLanes;
 #pragma omp simd
               for (std::int64_t j = 0; j < kLanes; ++j) {
                 const float d = Ds[n * kLanes + j];  // exp(δ_t A)·h_{t−1}
@@ -365,39 +385,50 @@ void backward(const ScanDims& dims, const ScanInputs& in, const float* dout, std
                 const float gdt = g[j] * tk.dt[j];
                 dAn[j] += static_cast<double>(gdt) * d;
                 du[j] = std::fma(gdt, Bn, du[j]);
-                tmp[j] = gdt * tk.u[j];
+                lB[n * kLanes + j] += static_cast<double>(gdt * tk.u[j]);
+                lC[n * kLanes + j] += static_cast<double>(dy[j] * Hs[n * kLanes + j]);
               }
-              dBrow[n] += lane_sum(tmp);
-#pragma omp simd
-              for (std::int64_t j = 0; j < kLanes; ++j) ell_next[n * kLanes + j] = tk.dt[j] * An[j];
-              if (Aux) std::copy_n(Aux + s * NW + n * kLanes, kLanes, aux_next + n * kLanes);
             }
+            double* dDi = dD + i * kLanes;
 #pragma omp simd
             for (std::int64_t j = 0; j < kLanes; ++j) {
-              du[j] = std::fma(D[j], dy[j], du[j]);
-              dD[j] += static_cast<double>(dy[j]) * tk.u[j];
+              du[j] = std::fma(Di[j], dy[j], du[j]);
+              dDi[j] += static_cast<double>(dy[j]) * tk.u[j];
             }
             if (in.delta_softplus) {  // through the softplus: dδ/dΔ = σ(Δ + bias), or 1 above torch's threshold 20
 #pragma omp simd
-              for (std::int64_t j = 0; j < kLanes; ++j) {
-                const double sig = vmath::sigmoid(tk.raw[j]);
-                ddt[j] = tk.raw[j] <= 20.0f ? ddt[j] * sig : ddt[j];
-              }
+              for (std::int64_t j = 0; j < kLanes; ++j) sig[j] = tk.raw[j] <= 20.0f ? vmath::sigmoid(tk.raw[j]) : 1.0f;
+#pragma omp simd
+              for (std::int64_t j = 0; j < kLanes; ++j) ddt[j] *= sig[j];
             }
+            double* dbi = dbias + i * kLanes;
 #pragma omp simd
             for (std::int64_t j = 0; j < kLanes; ++j) {
-              dbias[j] += ddt[j];
+              dbi[j] += ddt[j];
               tmp[j] = static_cast<float>(ddt[j]);
             }
             store_lanes(grads.du + row * grads.ld_du + k.e0, du, k.width);
             store_lanes(grads.ddelta + row * grads.ld_ddelta + k.e0, tmp, k.width);
           }
+          std::copy_n(Memo, NW, memo_after + i * NW);  // the previous chunk's last step needs this chunk's first memo
+        }
+        // 3. This thread's channels' share of dB, dC for the chunk's rows.
+        for (std::int64_t s = 0; s < len; ++s) {
+          double* dBrow = dB.at(thread, b * L + t0 + s);
+          double* dCrow = dC.at(thread, b * L + t0 + s);
+          for (std::int64_t n = 0; n < N; ++n) {
+            dBrow[n] = lane_sum(laneB + s * NW + n * kLanes);
+            dCrow[n] = lane_sum(laneC + s * NW + n * kLanes);
+          }
         }
       }
+    }
+    for (std::int64_t i = 0; i < nb; ++i) {
+      const Block k = block_of(k0 + i, E);
       for (std::int64_t j = 0; j < k.width; ++j) {
-        for (std::int64_t n = 0; n < N; ++n) grads.dA[(k.e0 + j) * N + n] = static_cast<float>(dA[n * kLanes + j]);
-        if (grads.dD) grads.dD[k.e0 + j] = static_cast<float>(dD[j]);
-        if (grads.ddelta_bias) grads.ddelta_bias[k.e0 + j] = static_cast<float>(dbias[j]);
+        for (std::int64_t n = 0; n < N; ++n) grads.dA[(k.e0 + j) * N + n] = static_cast<float>(dA[i * NW + n * kLanes + j]);
+        if (grads.dD) grads.dD[k.e0 + j] = static_cast<float>(dD[i * kLanes + j]);
+        if (grads.ddelta_bias) grads.ddelta_bias[k.e0 + j] = static_cast<float>(dbias[i * kLanes + j]);
       }
     }
   });

@@ -13,7 +13,6 @@ using blocked::kLanes;
 struct Direct {
   using Params = ChunkedParams;
   static constexpr std::int64_t kArrays = 1;  // v
-  static constexpr bool kAux = true;          // remembers a = exp(ℓ) of each step for the adjoint
 
   float* v;  // (n, kLanes)
   std::int64_t N;
@@ -24,21 +23,21 @@ struct Direct {
   const float* value() const { return v; }
 
   template <bool Record>
-  void step(std::int64_t n, const float* ell, const float* x, float* d, float* aux) {
+  void step(std::int64_t n, const float* ell, const float* x, float* d, float* memo) {
     float* vn = v + n * kLanes;
 #pragma omp simd
     for (std::int64_t j = 0; j < kLanes; ++j) {
       const float a = vmath::exp(ell[j]);
       if constexpr (Record) {
         d[j] = a * vn[j];
-        aux[j] = a;
+        memo[j] = a;  // the adjoint's decay
       }
       vn[j] = std::fma(a, vn[j], x[j]);
     }
   }
 
-  // g ← a_{t+1}·g + x, with a_{t+1} as the forward step of t+1 computed it.
-  void adjoint(std::int64_t n, const float* /*ell_next*/, const float* a_next, const float* x, float* g) {
+  // g ← a_{t+1}·g + x, with a_{t+1} as the recompute of step t+1 computed it.
+  void adjoint(std::int64_t n, const float* a_next, const float* x, float* g) {
     float* vn = v + n * kLanes;
 #pragma omp simd
     for (std::int64_t j = 0; j < kLanes; ++j) {

@@ -25,7 +25,6 @@ using blocked::kLanes;
 struct Logspace {
   using Params = LogspaceParams;
   static constexpr std::int64_t kArrays = 4;  // v, c, S, P
-  static constexpr bool kAux = false;
 
   float *v, *c, *S, *P;  // each (n, kLanes)
   std::int64_t N;
@@ -42,7 +41,7 @@ struct Logspace {
   const float* value() const { return v; }
 
   template <bool Record>
-  void step(std::int64_t n, const float* ell, const float* x, float* d, float* /*aux*/) {
+  void step(std::int64_t n, const float* ell, const float* x, float* d, float* memo) {
     float *vn = v + n * kLanes, *cn = c + n * kLanes, *Sn = S + n * kLanes, *Pn = P + n * kLanes;
 #pragma omp simd
     for (std::int64_t j = 0; j < kLanes; ++j) {
@@ -52,7 +51,10 @@ struct Logspace {
       const float decayed = restart ? E * vn[j] : E * (cn[j] + Pn[j]);  // exp(ℓ)·v_{t−1}
       const float P1 = Pn[j] + x[j] / E;
       const float v1 = restart ? decayed + x[j] : E * (cn[j] + P1);
-      if constexpr (Record) d[j] = decayed;
+      if constexpr (Record) {
+        d[j] = decayed;
+        memo[j] = ell[j];  // the adjoint runs the same evaluator on ℓ
+      }
       cn[j] = restart ? v1 : cn[j];
       Sn[j] = restart ? 0.0f : S1;
       Pn[j] = restart ? 0.0f : P1;
@@ -61,7 +63,7 @@ struct Logspace {
   }
 
   // g_t = exp(ℓ_{t+1})·g_{t+1} + x_t: the same evaluator, stepping backwards in time.
-  void adjoint(std::int64_t n, const float* ell_next, const float* /*aux_next*/, const float* x, float* g) {
+  void adjoint(std::int64_t n, const float* ell_next, const float* x, float* g) {
     step<false>(n, ell_next, x, nullptr, nullptr);
     std::copy_n(v + n * kLanes, kLanes, g);
   }
