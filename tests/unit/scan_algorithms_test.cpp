@@ -413,10 +413,12 @@ TEST(ScanOracle, BackwardMatchesFiniteDifferences) {
 
 // ---- the algorithms -------------------------------------------------------------------------------------------
 
-// Lengths around the chunk (64): 1, < chunk, = chunk, not a multiple, several chunks.
+// Lengths around the chunk (64): 0 (an empty sequence: last_state = initial state), 1, < chunk, = chunk, not a
+// multiple, several chunks.
 TEST(ScanAlgorithms, Lengths) {
   std::uint32_t seed = 100;
-  for (const std::int64_t len : {1, 2, 17, 63, 64, 65, 81, 200, 300}) check_case({.len = len, .seed = seed++});
+  for (const std::int64_t len : {0, 1, 2, 17, 63, 64, 65, 81, 200, 300})
+    check_case({.len = len, .initial_state = len < 2, .seed = seed++});
 }
 
 // d_in around the block width (16 channels) and the AVX2 vector width (8); n = 1, 4, 16.
