@@ -2,7 +2,8 @@
 // (../shared/reference/official-mamba.md §7) on a CPU.
 //
 //  - Channels are processed in blocks of kLanes = 16 (one AVX-512 or two AVX2 vectors): the time-major layout
-//    makes a token's u, Δ, z, out for a block one contiguous load/store, and B_t[n], C_t[n] are broadcast to every lane.
+//    makes a token's u, Δ, z, out for a block one contiguous load/store, and B_t[n], C_t[n] are broadcast to
+//    every lane.
 //    The state of a block is an (n, kLanes) array: h[n][j] = h_t[e0 + j, n]. Padding lanes (d_in not a multiple
 //    of kLanes) get u = 0 and A = 0, so their state stays 0 and nothing is stored for them.
 //  - The sequence is walked in chunks of `chunk` steps. The forward writes only y (and, when a backward will
@@ -85,10 +86,10 @@ inline void lanes_to_state(float* state, const float* lanes, Block k, std::int64
 
 // One token's per-channel inputs for a block, one lane per channel.
 struct Token {
-  alignas(32) float raw[kLanes];  // Δ + Δ_bias
-  alignas(32) float dt[kLanes];   // δ = softplus(raw) or raw
-  alignas(32) float u[kLanes];
-  alignas(32) float dtu[kLanes];  // δ·u
+  alignas(64) float raw[kLanes];  // Δ + Δ_bias
+  alignas(64) float dt[kLanes];   // δ = softplus(raw) or raw
+  alignas(64) float u[kLanes];
+  alignas(64) float dtu[kLanes];  // δ·u
 };
 
 inline void load_token(Token& tk, const ScanInputs& in, const float* bias_lanes, std::int64_t row, Block k) {
@@ -109,7 +110,7 @@ inline void load_token(Token& tk, const ScanInputs& in, const float* bias_lanes,
 // y = Σ_n v[n]·C[n] over (n, kLanes) rows, with four independent accumulators (a single one would make the
 // sum a chain of N dependent FMAs per token).
 inline void dot_rows(float* y, const float* v, const float* C, std::int64_t N) {
-  alignas(32) float acc[4][kLanes] = {};
+  alignas(64) float acc[4][kLanes] = {};
   std::int64_t n = 0;
   for (; n + 4 <= N; n += 4)
     for (int r = 0; r < 4; ++r) {
@@ -190,58 +191,75 @@ void forward(const ScanDims& dims, const ScanInputs& in, const ScanOutputs& out,
     states = saved->states.data();
   }
   const std::int64_t NW = N * kLanes;
+  // Threads split the (batch row, block) items. A thread walks its items of one batch row chunk by chunk, all
+  // of its blocks inside each chunk: the chunk's rows (64 · d_in floats per input) stay in cache while every
+  // block reads its 64-byte slice of them, instead of each block streaming the whole sequence on its own.
   parallel_for(Bn * nblk, [&](std::int64_t i0, std::int64_t i1, int) {
-    Scratch<float> mem(padded(NW) * (2 + Rec::kArrays) + 2 * padded(kLanes));
-    float* At = mem.take(NW);  // (n, kLanes) A of the block
-    float* h0 = mem.take(NW);  // (n, kLanes) initial state
-    Rec rec(mem.take(Rec::kArrays * NW), N, params);
-    float* bias = mem.take(kLanes);
-    float* D = mem.take(kLanes);
+    const std::int64_t cap = std::min(nblk, i1 - i0);  // most blocks of one batch row in this thread's range
+    Scratch<float> mem(padded(cap * NW) * (1 + Rec::kArrays) + 2 * padded(cap * kLanes) + padded(NW));
+    float* At = mem.take(cap * NW);                     // per block: (n, kLanes) A
+    float* rec_mem = mem.take(cap * Rec::kArrays * NW);  // per block: the evaluator's state
+    float* bias = mem.take(cap * kLanes);
+    float* D = mem.take(cap * kLanes);
+    float* h0 = mem.take(NW);
     Token tk;
-    alignas(32) float y[kLanes], z[kLanes], ell[kLanes], x[kLanes];
-    for (std::int64_t i = i0; i < i1; ++i) {
-      const std::int64_t b = i / nblk;
-      const Block k = block_of(i % nblk, E);
-      transpose_A(At, in, k, N);
-      channel_lanes(bias, in.delta_bias, k);
-      channel_lanes(D, in.D, k);
-      if (in.initial_state) {
-        state_to_lanes(h0, in.initial_state + (b * E + k.e0) * N, k, N);
-      } else {
-        std::fill(h0, h0 + NW, 0.0f);
+    alignas(64) float y[kLanes], z[kLanes], ell[kLanes], x[kLanes];
+    for (std::int64_t g0 = i0; g0 < i1;) {
+      const std::int64_t b = g0 / nblk, g1 = std::min(i1, (b + 1) * nblk), nb = g1 - g0, blk0 = g0 % nblk;
+      for (std::int64_t i = 0; i < nb; ++i) {
+        const Block k = block_of(blk0 + i, E);
+        transpose_A(At + i * NW, in, k, N);
+        channel_lanes(bias + i * kLanes, in.delta_bias, k);
+        channel_lanes(D + i * kLanes, in.D, k);
+        if (in.initial_state) {
+          state_to_lanes(h0, in.initial_state + (b * E + k.e0) * N, k, N);
+        } else {
+          std::fill(h0, h0 + NW, 0.0f);
+        }
+        Rec(rec_mem + i * Rec::kArrays * NW, N, params).reset(h0);
       }
-      rec.reset(h0);
       for (std::int64_t c = 0; c < nchunks; ++c) {
-        rec.rebase();
-        if (states) lanes_to_state(states + ((b * nchunks + c) * E + k.e0) * N, rec.value(), k, N);
         const std::int64_t t1 = std::min(L, (c + 1) * T);
-        for (std::int64_t t = c * T; t < t1; ++t) {
-          const std::int64_t row = b * L + t;
-          load_token(tk, in, bias, row, k);
-          const float* Bt = in.B + row * in.ld_B;
-          const float* Ct = in.C + row * in.ld_C;
-          for (std::int64_t n = 0; n < N; ++n) {
-            const float Bn = Bt[n];
+        for (std::int64_t i = 0; i < nb; ++i) {
+          const Block k = block_of(blk0 + i, E);
+          const float* Ai = At + i * NW;
+          const float* Di = D + i * kLanes;
+          Rec rec(rec_mem + i * Rec::kArrays * NW, N, params);
+          rec.rebase();
+          if (states) lanes_to_state(states + ((b * nchunks + c) * E + k.e0) * N, rec.value(), k, N);
+          for (std::int64_t t = c * T; t < t1; ++t) {
+            const std::int64_t row = b * L + t;
+            load_token(tk, in, bias + i * kLanes, row, k);
+            const float* Bt = in.B + row * in.ld_B;
+            for (std::int64_t n = 0; n < N; ++n) {
+              const float Bn = Bt[n];
 #pragma omp simd
-            for (std::int64_t j = 0; j < kLanes; ++j) {
-              ell[j] = tk.dt[j] * At[n * kLanes + j];
-              x[j] = tk.dtu[j] * Bn;
+              for (std::int64_t j = 0; j < kLanes; ++j) {
+                ell[j] = tk.dt[j] * Ai[n * kLanes + j];
+                x[j] = tk.dtu[j] * Bn;
+              }
+              rec.template step<false>(n, ell, x, nullptr, nullptr);
             }
-            rec.template step<false>(n, ell, x, nullptr, nullptr);
-          }
-          // out = (⟨h_t, C_t⟩ + D·u) · silu(z)
-          dot_rows(y, rec.value(), Ct, N);
+            // out = (⟨h_t, C_t⟩ + D·u) · silu(z)
+            dot_rows(y, rec.value(), in.C + row * in.ld_C, N);
 #pragma omp simd
-          for (std::int64_t j = 0; j < kLanes; ++j) y[j] = std::fma(D[j], tk.u[j], y[j]);
-          if (in.z) {
-            load_lanes(z, in.z + row * in.ld_z + k.e0, k.width);
+            for (std::int64_t j = 0; j < kLanes; ++j) y[j] = std::fma(Di[j], tk.u[j], y[j]);
+            if (in.z) {
+              load_lanes(z, in.z + row * in.ld_z + k.e0, k.width);
 #pragma omp simd
-            for (std::int64_t j = 0; j < kLanes; ++j) y[j] *= vmath::silu(z[j]);
+              for (std::int64_t j = 0; j < kLanes; ++j) y[j] *= vmath::silu(z[j]);
+            }
+            store_lanes(out.out + row * out.ld_out + k.e0, y, k.width);
           }
-          store_lanes(out.out + row * out.ld_out + k.e0, y, k.width);
         }
       }
-      if (out.last_state) lanes_to_state(out.last_state + (b * E + k.e0) * N, rec.value(), k, N);
+      if (out.last_state)
+        for (std::int64_t i = 0; i < nb; ++i) {
+          const Block k = block_of(blk0 + i, E);
+          lanes_to_state(out.last_state + (b * E + k.e0) * N, Rec(rec_mem + i * Rec::kArrays * NW, N, params).value(),
+                         k, N);
+        }
+      g0 = g1;
     }
   });
 }
@@ -428,7 +446,8 @@ void backward(const ScanDims& dims, const ScanInputs& in, const float* dout, std
     for (std::int64_t i = 0; i < nb; ++i) {
       const Block k = block_of(k0 + i, E);
       for (std::int64_t j = 0; j < k.width; ++j) {
-        for (std::int64_t n = 0; n < N; ++n) grads.dA[(k.e0 + j) * N + n] = static_cast<float>(dA[i * NW + n * kLanes + j]);
+        for (std::int64_t n = 0; n < N; ++n)
+          grads.dA[(k.e0 + j) * N + n] = static_cast<float>(dA[i * NW + n * kLanes + j]);
         if (grads.dD) grads.dD[k.e0 + j] = static_cast<float>(dD[i * kLanes + j]);
         if (grads.ddelta_bias) grads.ddelta_bias[k.e0 + j] = static_cast<float>(dbias[i * kLanes + j]);
       }
