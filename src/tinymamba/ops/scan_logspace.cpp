@@ -12,8 +12,6 @@
 // running log-decay S, the running sum P = Σ exp(−S_s)·x_s and the current value v = exp(S)·(c + P).
 // The backward recomputes each chunk in the same form and runs the adjoint recurrence with the same evaluator,
 // in reverse time.
-#include <limits>
-
 #include "tinymamba/ops/scan_algorithms.hpp"
 #include "tinymamba/ops/scan_blocked.hpp"
 

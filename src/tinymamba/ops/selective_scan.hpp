@@ -83,6 +83,7 @@ struct ScanGrads {
 // What a forward leaves for its backward (algorithm-specific; empty for algorithms that recompute everything).
 // chunked and logspace: the state entering each chunk of 64 steps, (b, ⌈l/64⌉, d_in, n) — including the initial
 // state, so their backward does not read in.initial_state (which the forward may have overwritten in place).
+// sequential saves nothing and reads in.initial_state again in its backward.
 struct ScanSaved {
   Buffer<float> states;
 };
