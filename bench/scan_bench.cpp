@@ -71,6 +71,7 @@ void run(benchmark::State& state, ScanAlgorithm algo, bool backward, ScanDims di
 const int registered = [] {
   const std::vector<std::pair<std::string, ScanDims>> shapes = {
       {"b1_d1536_l512", {1, 512, 1536, 16}}, {"b1_d1536_l2048", {1, 2048, 1536, 16}},
+      {"b1_d1536_l8192", {1, 8192, 1536, 16}},
       {"b8_d512_l256", {8, 256, 512, 16}}};
   for (const ScanAlgorithm algo : all_scan_algorithms())
     for (const bool bwd : {false, true})

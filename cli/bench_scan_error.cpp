@@ -102,7 +102,8 @@ void run_scan_error(const bench::Options&, const bench::Emit& emit) {
                             [&, a](const ScanOutputs& o) { selective_scan_forward(a, dims, in, o, nullptr); }});
       const float inf = std::numeric_limits<float>::infinity();
       auto logspace = [&](std::string name, scan::LogspaceParams p) {
-        variants.push_back({std::move(name), [&, p](const ScanOutputs& o) { scan::logspace_forward(dims, in, o, nullptr, p); }});
+        variants.push_back(
+            {std::move(name), [&, p](const ScanOutputs& o) { scan::logspace_forward(dims, in, o, nullptr, p); }});
       };
       logspace("logspace-cap16", {.chunk = 64, .s_max = 16.0f});
       logspace("logspace-cap80", {.chunk = 64, .s_max = 80.0f});

@@ -371,7 +371,8 @@ TEST(ScanOracle, ForwardMatchesNaiveReference) {
     const auto r = ref::selective_scan<double>(p.u, p.delta, p.A, p.B, p.C, p.D, p.z, p.bias, true, o.batch,
                                                o.len, o.d_inner, o.d_state);
     const Result mine = oracle_forward(p);
-    for (std::size_t i = 0; i < r.out.size(); ++i) ASSERT_NEAR(mine.out[i], r.out[i], 1e-12 * (1 + std::fabs(r.out[i]))) << i;
+    for (std::size_t i = 0; i < r.out.size(); ++i)
+      ASSERT_NEAR(mine.out[i], r.out[i], 1e-12 * (1 + std::fabs(r.out[i]))) << i;
     for (std::size_t i = 0; i < r.last_state.size(); ++i) ASSERT_NEAR(mine.last[i], r.last_state[i], 1e-12) << i;
   }
 }
@@ -405,7 +406,8 @@ TEST(ScanOracle, BackwardMatchesFiniteDifferences) {
           x[i] = keep - h;
           const double fm = objective(p);
           x[i] = keep;
-          EXPECT_NEAR(grad[i], (fp - fm) / (2 * h), 1e-6 * std::max(1.0, scale)) << "d/d" << names[k] << "[" << i << "]";
+          EXPECT_NEAR(grad[i], (fp - fm) / (2 * h), 1e-6 * std::max(1.0, scale))
+              << "d/d" << names[k] << "[" << i << "]";
         }
       }
     }
@@ -425,7 +427,8 @@ TEST(ScanAlgorithms, Lengths) {
 TEST(ScanAlgorithms, Widths) {
   std::uint32_t seed = 200;
   for (const std::int64_t d : {1, 7, 8, 9, 15, 16, 17, 31, 32, 33})
-    for (const std::int64_t n : {1, 4, 16}) check_case({.batch = 1, .len = 70, .d_inner = d, .d_state = n, .seed = seed++});
+    for (const std::int64_t n : {1, 4, 16})
+      check_case({.batch = 1, .len = 70, .d_inner = d, .d_state = n, .seed = seed++});
 }
 
 TEST(ScanAlgorithms, BatchAndOptionalInputs) {
@@ -561,9 +564,9 @@ TEST(ScanAlgorithms, RandomCases) {
   std::mt19937 rng(1234);
   for (int c = 0; c < cases; ++c) {
     auto pick = [&](std::initializer_list<std::int64_t> v) { return *(v.begin() + rng() % v.size()); };
-    Options o{.batch = pick({1, 2, 3}), .len = pick({1, 5, 63, 64, 65, 129, 257}), .d_inner = pick({1, 7, 8, 9, 16, 17, 33}),
-              .d_state = pick({1, 2, 4, 16}), .D = rng() % 2 == 0, .z = rng() % 2 == 0, .bias = rng() % 2 == 0,
-              .softplus = rng() % 4 != 0, .initial_state = rng() % 2 == 0, .large_delta = rng() % 4 == 0,
+    Options o{.batch = pick({1, 2, 3}), .len = pick({1, 5, 63, 64, 65, 129, 257}),
+              .d_inner = pick({1, 7, 8, 9, 16, 17, 33}), .d_state = pick({1, 2, 4, 16}), .D = rng() % 2 == 0,
+              .z = rng() % 2 == 0, .bias = rng() % 2 == 0, .softplus = rng() % 4 != 0, .initial_state = rng() % 2 == 0, .large_delta = rng() % 4 == 0,
               .strided = rng() % 2 == 0, .seed = 10000u + static_cast<std::uint32_t>(c)};
     check_case(o);
     if (HasFailure()) break;
