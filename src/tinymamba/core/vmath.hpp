@@ -28,19 +28,23 @@ inline float exp(float x) {
   // k can reach 128 at the top of the range: scale in two steps so 2^k never overflows the exponent field.
   const float half_scale = std::bit_cast<float>((k / 2 + 127) << 23);
   const float rest_scale = std::bit_cast<float>((k - k / 2 + 127) << 23);
-  float result = p * half_scale * rest_scale;
-  result = x < -87.33654f ? 0.0f : result;
-  result = x > 88.72283f ? INFINITY : result;
-  return x != x ? x : result;
+  // The out-of-range cases scale the result (by 0 or ∞) instead of replacing it: a value used on only some
+  // paths gets sunk into a branch by GCC, and without AVX-512's masked instructions it then refuses to
+  // if-convert the polynomial ("could trap"), so no loop calling exp vectorized on AVX2-only CPUs. A NaN x
+  // propagates through the polynomial. Bitwise the same results as selecting, checked over every float.
+  const float special = x < -87.33654f ? 0.0f : (x > 88.72283f ? INFINITY : 1.0f);
+  return p * half_scale * rest_scale * special;
 }
 
 // ln(x) for x > 0 (normal): x = m·2^e with m in [√½, √2), ln m by the odd series in s = (m−1)/(m+1).
 inline float log(float x) {
   std::int32_t bits = std::bit_cast<std::int32_t>(x);
   std::int32_t e = ((bits >> 23) & 0xff) - 127;
-  float m = std::bit_cast<float>((bits & 0x007fffff) | 0x3f800000);  // [1, 2)
-  const bool big = m > 1.41421356f;
-  m = big ? m * 0.5f : m;
+  const std::int32_t m_bits = (bits & 0x007fffff) | 0x3f800000;
+  const bool big = std::bit_cast<float>(m_bits) > 1.41421356f;  // m in [1, 2)
+  // m/2 when big, by lowering the exponent field: no floating-point operation sits under a condition (GCC
+  // cannot if-convert one without AVX-512's masked instructions, and folds `m * (big ? 0.5f : 1.0f)` back).
+  const float m = std::bit_cast<float>(m_bits - (big ? 0x00800000 : 0));
   e = big ? e + 1 : e;
   const float s = (m - 1.0f) / (m + 1.0f);
   const float s2 = s * s;
@@ -56,16 +60,29 @@ inline float log(float x) {
 }
 
 // log(1 + y) for y >= 0, accurate also for tiny y (Goldberg: log(u)·y/(u−1) with u = 1 + y rounded).
+// Written so that no floating-point operation sits under a condition: GCC sinks a value used in only one arm
+// of a select into that arm, and (with the default -ftrapping-math) cannot if-convert a division there without
+// AVX-512's masked instructions, so the loop would not vectorize on AVX2. The divisor is replaced only when
+// u == 1, where log(u) = 0 exactly: r = 0 and the sum returns y. (Replacing it by 1 would be folded back into a
+// branch.) Bitwise the same results as the branchy form, checked over every float.
 inline float log1p_nonneg(float y) {
   const float u = 1.0f + y;
-  return u == 1.0f ? y : log(u) * (y / (u - 1.0f));
+  const float du = u - 1.0f;
+  const float r = log(u) * (y / (std::fabs(du) > 1.17549435e-38f ? du : 1.17549435e-38f));
+  return r + (du == 0.0f ? y : 0.0f);
 }
 
 // softplus as torch computes it (beta 1, threshold 20): x for x > 20, else log(1 + e^x), written as
 // max(x, 0) + log1p(e^-|x|) so that nothing overflows.
+// As elsewhere here, no floating-point operation sits under a condition (AVX2 vectorization, see log1p_nonneg):
+// the log1p term is computed for every x (from x clamped to 20, so it stays finite) and dropped above the
+// threshold by masking its bits. Bitwise the same results as `x > 20 ? x : sp`, checked over every float.
 inline float softplus(float x) {
-  const float sp = (x > 0.0f ? x : 0.0f) + log1p_nonneg(exp(-std::fabs(x)));
-  return x > 20.0f ? x : sp;
+  const bool pass = x > 20.0f;
+  const float xs = pass ? 20.0f : x;
+  const float sp = (xs > 0.0f ? xs : 0.0f) + log1p_nonneg(exp(-std::fabs(xs)));
+  const float kept = std::bit_cast<float>(std::bit_cast<std::int32_t>(sp) & (pass ? 0 : -1));  // sp or +0
+  return kept + (pass ? x : 0.0f);
 }
 
 inline float sigmoid(float x) { return 1.0f / (1.0f + exp(-x)); }

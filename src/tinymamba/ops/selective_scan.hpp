@@ -23,15 +23,17 @@
 namespace tinymamba {
 
 enum class ScanAlgorithm {
-  sequential,  // the plain recurrence, one channel at a time: the reference
+  sequential,  // the plain recurrence, one channel at a time, libm exp: the reference
+  logspace,    // cumulative sums of δ·A and exp(−S)·δ·B·u (the seed's method), restarted so it stays exact
+  chunked,     // fused, vectorized over channels, chunk-boundary states + recomputation (the CUDA kernel's plan)
 };
 
 [[nodiscard]] std::span<const ScanAlgorithm> all_scan_algorithms();
 [[nodiscard]] std::string_view scan_algorithm_name(ScanAlgorithm a);
-// Parses "sequential" | ...; throws Error naming the accepted values.
+// Parses "sequential" | "logspace" | "chunked"; throws Error naming the accepted values.
 [[nodiscard]] ScanAlgorithm parse_scan_algorithm(std::string_view name);
 // The fastest algorithm that passes the goldens: what the model uses unless told otherwise.
-inline constexpr ScanAlgorithm kDefaultScan = ScanAlgorithm::sequential;
+inline constexpr ScanAlgorithm kDefaultScan = ScanAlgorithm::chunked;
 
 // The largest state size (n) any algorithm supports: the official kernels' limit too.
 inline constexpr std::int64_t kMaxScanState = 256;
@@ -82,8 +84,11 @@ struct ScanGrads {
 };
 
 // What a forward leaves for its backward (algorithm-specific; empty for algorithms that recompute everything).
+// chunked and logspace: the state entering each chunk of 64 steps, (b, ⌈l/64⌉, d_in, n) — including the initial
+// state, so their backward does not read in.initial_state (which the forward may have overwritten in place).
+// sequential saves nothing and reads in.initial_state again in its backward.
 struct ScanSaved {
-  Buffer<float> states;  // e.g. chunk-boundary states
+  Buffer<float> states;
 };
 
 // `saved` may be null when no backward will follow (inference).

@@ -1,0 +1,62 @@
+// `tinymamba bench` as a user runs it: JSON rows with the documented fields, and one-line errors for bad flags.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "test_paths.hpp"
+
+namespace tinymamba {
+namespace {
+
+struct CliResult {
+  int status;
+  std::string out;  // stdout and stderr
+};
+CliResult run_cli(const std::string& args) {
+  const std::string cmd = test::cli_path() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  std::array<char, 4096> buf;
+  for (std::size_t n; (n = fread(buf.data(), 1, buf.size(), p)) > 0;) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(CliBench, ScanJsonRowsHaveTheDocumentedFields) {
+  const CliResult r = run_cli("bench --tests scan --scan chunked --scan-lengths 16 --reps 1 --threads 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::istringstream lines(r.out);
+  int rows = 0, chunked = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* key : {"test", "scan", "seq_len", "threads", "ms", "peak_mb", "melem_per_s", "speedup"})
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    EXPECT_TRUE(j["test"] == "scan-fwd" || j["test"] == "scan-fwdbwd") << line;
+    EXPECT_GT(j["ms"].get<double>(), 0.0) << line;
+    EXPECT_EQ(j["threads"].get<int>(), 1) << line;
+    chunked += j["scan"] == "chunked";
+    ++rows;
+  }
+  // 2 shapes (l=16 and the training shape) × {sequential baseline, chunked} × {fwd, fwd+bwd}
+  EXPECT_EQ(rows, 8) << r.out;
+  EXPECT_EQ(chunked, 4) << r.out;
+}
+
+TEST(CliBench, BadFlagsAreOneLineErrors) {
+  for (const char* args : {"--threads 0", "--threads 1,x", "--reps 0", "--tests nope", "--scan fast",
+                           "--scan-lengths 0", "--scan-lengths 100000000", "--scan-lengths 16,,2"}) {
+    const CliResult r = run_cli(std::string("bench ") + args);
+    EXPECT_EQ(r.status, 1) << args << ": " << r.out;
+    EXPECT_EQ(r.out.find("tinymamba bench: error: "), 0u) << args << ": " << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace tinymamba
