@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include "tinymamba/core/file.hpp"
 #include "tinymamba/core/raw_tensor.hpp"
 
 namespace tinymamba {
@@ -36,5 +37,10 @@ inline constexpr std::size_t kMaxSafetensorsHeader = std::size_t{100} << 20;
 // Writes atomically (temp file + rename). Tensors are laid out largest element size first so every tensor
 // starts at a multiple of its element size; the header is space-padded to a multiple of 8.
 void write_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
+
+// The same, written and fsynced under a temp name but not yet renamed (StagedFile::commit does that), for saves
+// of several files that belong together (save_model_hf). The tensors' bytes are no longer needed afterwards.
+[[nodiscard]] std::unique_ptr<StagedFile> stage_safetensors(const std::string& path, const TensorMap& tensors,
+                                                            const Metadata& metadata = {});
 
 }  // namespace tinymamba
