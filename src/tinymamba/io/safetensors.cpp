@@ -52,6 +52,8 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
   for (const auto& [key, entry] : header.items()) {
     if (key == "__metadata__") {
       TM_CHECK(entry.is_object(), name, ": __metadata__ is not an object");
+      TM_CHECK(entry.size() <= kMaxSafetensorsMetadata, name, ": __metadata__ has ", entry.size(),
+               " entries, more than the limit of ", kMaxSafetensorsMetadata);
       for (const auto& [mk, mv] : entry.items()) {
         TM_CHECK(mv.is_string(), name, ": __metadata__ value for ", tinymamba::quoted(mk), " is not a string");
         out.metadata[mk] = mv.get<std::string>();

@@ -26,6 +26,10 @@ struct SafetensorsFile {
 
 // The header may be at most this long (the reference implementation's limit is 100 MB).
 inline constexpr std::size_t kMaxSafetensorsHeader = std::size_t{100} << 20;
+// __metadata__ may have at most this many entries (real files have a handful: "format": "pt"). The header as a
+// whole is also bounded by parse_json's value cap (core/json.hpp), so memory stays bounded by that, not by the
+// header length.
+inline constexpr std::size_t kMaxSafetensorsMetadata = std::size_t{1} << 16;
 
 // Maps `path` and parses it. Throws Error("<path>: <problem>") on anything malformed.
 [[nodiscard]] SafetensorsFile read_safetensors(const std::string& path);
