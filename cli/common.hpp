@@ -2,9 +2,12 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
+#include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/ops/selective_scan.hpp"
 
@@ -14,7 +17,12 @@ namespace tinymamba::cli {
 inline void add_threads_flag(CLI::App* sub, int& threads) {
   sub->add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 1024));
 }
+// More threads than the machine has only slow the kernels down — with hundreds, OpenMP's barriers spin for
+// minutes — so that is refused.
 inline void apply_threads(int threads) {
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  TM_CHECK(threads <= hardware, "--threads ", threads, " is more than the ", hardware,
+           " hardware threads of this machine");
   if (threads > 0) set_num_threads(threads);
 }
 
