@@ -16,6 +16,7 @@
 
 #include "hostile_support.hpp"
 #include "test_paths.hpp"
+#include "tinymamba/core/json.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "tinymamba/tokenizer/byte_level.hpp"
 #include "tinymamba/tokenizer/utf8.hpp"
@@ -199,6 +200,23 @@ TEST_F(HostileCli, BadModelFoldersThroughInfoForwardAndGenerate) {
   EXPECT_FALSE(fs::exists(root_ / "pwned")) << "a pickle ran code";
 }
 
+// A model.safetensors whose 100 MB header (the format's limit) is 8.5 million "key":"" pairs: as a JSON document
+// that is 2.5 GB; under the 2 GiB limit it must be a clean error, in seconds.
+TEST_F(HostileCli, AHundredMegabyteHeader) {
+  if (test::quick()) GTEST_SKIP() << "writes 100 MB; HostileModels.HeadersThatWouldExplodeInMemory covers the cap";
+  const fs::path d = model_case("100mb-header", [](TensorMap&) {});
+  std::string header = "{\"__metadata__\":{";
+  for (int i = 0; header.size() < kMaxSafetensorsHeader - 20; ++i) {
+    header += i ? ",\"" : "\"";
+    header += std::to_string(i);
+    header += "\":\"\"";
+  }
+  header += "}}";
+  test::write_text(d / "model.safetensors", test::le(header.size(), 8) + header);
+  EXPECT_TRUE(clean_error(run_cli_limited("info -m " + q(d)), {"model.safetensors", "JSON values"}));
+  fs::remove(d / "model.safetensors");
+}
+
 // Prompts, sampling flags, ids and other flags that make no sense: each names the flag.
 TEST_F(HostileCli, GenerateFlags) {
   const std::pair<std::string, std::vector<std::string>> cases[] = {
@@ -223,6 +241,7 @@ TEST_F(HostileCli, GenerateFlags) {
       {"-p hi --threads 100000", {"--threads"}},
       {"-p hi --threads -1", {"--threads"}},
       {"-p hi --threads lots", {"--threads"}},
+      {"-p hi --threads 1024", {"--threads", "hardware threads"}},
       {"-p hi --seed -1", {"--seed"}},
       {"-p hi --seed x", {"--seed"}},
       {"-p hi --eos 999999", {"--eos"}},
@@ -340,6 +359,12 @@ TEST_F(HostileCli, TokenizeTextIdsAndTokenizerFiles) {
     fs::resize_file(big, 3ull << 30);
     EXPECT_TRUE(clean_error(tokenize("-t " + q(big), "hi"), {"huge.json", "more than the limit"}));
     fs::remove(big);
+  }
+  // A tokenizer.json of 2 million tiny values (4 MB): refused at the value cap, not parsed into ~200 MB and on.
+  {
+    std::string zeros = "{\"model\": [0";
+    for (std::size_t i = 0; i < kMaxJsonValues; ++i) zeros += ",0";
+    bad_tokenizer("values.json", zeros + "]}", {"JSON values"});
   }
   EXPECT_TRUE(clean_error(tokenize("-t " + q(root_), "hi"), {"not a regular file"}));
   EXPECT_TRUE(clean_error(tokenize("-t " + q(root_ / "fifo"), "hi"), {"fifo", "not a regular file"}));

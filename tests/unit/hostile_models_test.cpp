@@ -22,6 +22,7 @@
 #include "hostile_support.hpp"
 #include "test_paths.hpp"
 #include "tinymamba/core/error.hpp"
+#include "tinymamba/core/json.hpp"
 #include "tinymamba/io/checkpoint.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
@@ -289,6 +290,22 @@ TEST_F(HostileModels, TensorFilesThatAreNotTensorFiles) {
     const fs::path dir = with_tensors("cut", [&](const fs::path& p) { test::write_text(p, bytes.substr(0, cut)); });
     EXPECT_TRUE(refused(dir, {"model.safetensors"})) << "cut at " << cut;
   }
+}
+
+// Headers whose JSON would cost far more memory than its bytes (two bytes per value, a map node per member) are
+// refused at a fixed number of values, and __metadata__ at a fixed number of entries.
+TEST_F(HostileModels, HeadersThatWouldExplodeInMemory) {
+  const auto with_header = [&](const std::string& name, const std::string& header) {
+    const fs::path dir = tensors_case(name, [](TensorMap&) {});
+    test::write_text(dir / "model.safetensors", test::le(header.size(), 8) + header);
+    return dir;
+  };
+  std::string zeros = "{\"__metadata__\": {\"a\": [0";
+  for (std::size_t i = 0; i < kMaxJsonValues; ++i) zeros += ",0";
+  EXPECT_TRUE(refused(with_header("zeros", zeros + "]}}"), {"model.safetensors", "JSON values"}));
+  std::string entries = "{\"__metadata__\": {\"k\": \"v\"";
+  for (std::size_t i = 0; i < kMaxSafetensorsMetadata; ++i) entries += ",\"" + std::to_string(i) + "\":\"\"";
+  EXPECT_TRUE(refused(with_header("metadata", entries + "}}"), {"model.safetensors", "__metadata__ has 65537 entries"}));
 }
 
 // Sharded checkpoints: the index must name plain files in the folder that exist and hold what it says.
