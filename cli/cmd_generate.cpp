@@ -124,6 +124,9 @@ void run_generate(GenerateArgs a) {
 
   // Prefill: each prompt by the parallel forward (in pieces), its final state copied into row b of the batch.
   const auto t_prefill = Clock::now();
+  check_fits_in_memory(4.0 * static_cast<double>(batch) *
+                           static_cast<double>(c.n_layer * c.d_inner * (c.d_conv + c.d_state) + 2 * c.padded_vocab()),
+                       cat(batch, " prompts: their recurrent states and logits"));
   InferenceState state(c, batch);
   Activations acts;
   std::vector<std::vector<float>> last_logits(batch);

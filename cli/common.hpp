@@ -7,6 +7,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/ops/selective_scan.hpp"
@@ -24,6 +26,15 @@ inline void apply_threads(int threads) {
   TM_CHECK(threads <= hardware, "--threads ", threads, " is more than the ", hardware,
            " hardware threads of this machine");
   if (threads > 0) set_num_threads(threads);
+}
+
+// Refuses work whose buffers could never fit: more bytes than the machine's physical memory (e.g. logits for a
+// (b, l) input of a million tokens, or the recurrent states of thousands of prompts). Anything below that is
+// attempted; an allocation that still fails ends as main's one-line "out of memory".
+inline void check_fits_in_memory(double bytes, const std::string& what) {
+  const double physical = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  TM_CHECK(physical <= 0 || bytes <= physical, what, " need ", bytes / 1e9, " GB, more than this machine's ",
+           physical / 1e9, " GB of memory");
 }
 
 // --scan ALG: which selective-scan algorithm runs (they compute the same function).
