@@ -9,6 +9,7 @@
 //   tokenizer_encode  the golden tokenizer texts and tests/data/tokenizer/extra_cases.json texts, invalid UTF-8
 //   parse_ids         the golden ids written as the CLI takes them, and a few bad ones
 //   model             config.json + model.safetensors pairs of tiny models, in model_fuzz's input format
+// and, for each target, the inputs in fuzz/regressions/<target>/ that once found a bug.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -276,6 +277,12 @@ int main(int argc, char** argv) {
     tokenizer_encode_seeds(golden, out / "tokenizer_encode");
     parse_ids_seeds(golden, out / "parse_ids");
     model_seeds(golden, out / "model", scratch);
+    // Inputs that once found a bug (fuzz/regressions/<target>/): every run replays them first.
+    const fs::path regressions = fs::path(TINYMAMBA_SOURCE_DIR) / "fuzz" / "regressions";
+    if (fs::exists(regressions))
+      for (const auto& target : fs::directory_iterator(regressions))
+        for (const auto& file : fs::directory_iterator(target.path()))
+          put(out / target.path().filename(), "regression-" + file.path().filename().string(), slurp(file.path()));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_seeds: %s\n", e.what());
     return 1;
