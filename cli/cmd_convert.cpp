@@ -6,6 +6,7 @@
 
 #include "command.hpp"
 #include "tinymamba/core/error.hpp"
+#include "tinymamba/core/file.hpp"
 #include "tinymamba/io/checkpoint.hpp"
 
 namespace tinymamba::cli {
@@ -17,9 +18,12 @@ struct ConvertArgs {
 
 void run_convert(const ConvertArgs& a) {
   namespace fs = std::filesystem;
-  TM_CHECK(!fs::exists(a.out) || fs::is_directory(a.out), a.out, ": exists and is not a directory");
+  std::string why;
+  const PathKind out_kind = path_kind(a.out, &why);
+  TM_CHECK(out_kind != PathKind::unreadable, a.out, ": cannot access: ", why);
+  TM_CHECK(out_kind == PathKind::missing || out_kind == PathKind::directory, a.out, ": exists and is not a directory");
   std::error_code ec;
-  TM_CHECK(!fs::exists(a.out) || !fs::equivalent(a.model_dir, a.out, ec), a.out,
+  TM_CHECK(out_kind == PathKind::missing || !fs::equivalent(a.model_dir, a.out, ec), a.out,
            ": is the source folder; convert into another folder");
   const Model m = load_model(a.model_dir);
   save_model_hf(m, a.out);

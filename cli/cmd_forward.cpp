@@ -54,6 +54,9 @@ void run_forward(const ForwardArgs& a) {
   std::int64_t B = 0, L = 0;
   const auto ids = read_input_ids(a.input, B, L);
   const std::int64_t V = c.padded_vocab();
+  const double tokens = static_cast<double>(B) * static_cast<double>(L);
+  check_fits_in_memory(4 * tokens * static_cast<double>(V + (a.grads ? c.n_layer * 12 * c.d_inner : 2 * c.d_inner)),
+                       cat(a.input, ": ", B, " x ", L, " tokens: their logits and activations"));
 
   TensorMap out;
   Metadata meta{{"producer", "tinymamba forward"}, {"model", a.model_dir}, {"mode", a.mode},

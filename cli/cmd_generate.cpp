@@ -1,9 +1,10 @@
 // tinymamba generate — text generation: a parallel prefill of the prompt, then one recurrent step per token
 // (O(1) work and memory per token), sampling each next token, streaming the text as it is produced.
+#include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <random>
@@ -11,12 +12,14 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "tinymamba/core/error.hpp"
+#include "tinymamba/core/file.hpp"
 #include "tinymamba/core/parse_ids.hpp"
 #include "tinymamba/io/checkpoint.hpp"
 #include "tinymamba/model/recurrent.hpp"
 #include "tinymamba/sampling/sampler.hpp"
 #include "tinymamba/sampling/stop_rule.hpp"
 #include "tinymamba/tokenizer/streaming_decoder.hpp"
+#include "tinymamba/tokenizer/utf8.hpp"
 
 namespace tinymamba::cli {
 namespace {
@@ -27,7 +30,7 @@ struct GenerateArgs {
   std::optional<std::int64_t> eos;
   std::optional<std::uint64_t> seed;
   SamplingParams sampling{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f};
-  bool print_ids = false, ignore_eos = false, prompt_given = false;
+  bool print_ids = false, ignore_eos = false, prompt_given = false, prompt_ids_given = false;
   int threads = 0;
 };
 
@@ -38,24 +41,38 @@ constexpr std::int64_t kPrefillChunk = 1024;
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::vector<std::string> read_prompts_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  TM_CHECK(in.good(), path, ": cannot open the prompts file");
-  std::vector<std::string> prompts;
-  std::string line;
-  while (std::getline(in, line)) {
+// One prompt per non-empty line; each is named "<path>: line N" in errors.
+std::vector<std::pair<std::string, std::string>> read_prompts_file(const std::string& path) {
+  const std::string text = read_text_file(path);  // regular files only (a FIFO would block), at most 64 MiB
+  std::vector<std::pair<std::string, std::string>> prompts;
+  std::size_t start = 0, number = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    start = end + 1;
+    ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!line.empty()) prompts.push_back(line);
+    if (!line.empty()) prompts.emplace_back(cat(path, ": line ", number), std::move(line));
   }
   TM_CHECK(!prompts.empty(), path, ": no prompts (one prompt per non-empty line)");
   TM_CHECK(prompts.size() <= 4096, path, ": more than 4096 prompts");
   return prompts;
 }
 
+// Finite weights can still overflow to inf or NaN on the way to the logits; say so plainly rather than sample
+// from them.
+void require_finite_logits(std::span<const float> logits, std::int64_t vocab, std::int64_t generated) {
+  for (std::int64_t id = 0; id < vocab && id < std::ssize(logits); ++id)
+    TM_CHECK(std::isfinite(logits[static_cast<std::size_t>(id)]), "the model's logits for token ", generated + 1,
+             " are not finite (", logits[static_cast<std::size_t>(id)], " for id ", id,
+             "): its weights overflow float32 on this prompt");
+}
+
 void run_generate(GenerateArgs a) {
   apply_threads(a.threads);
   const ScanAlgorithm scan = scan_from_flag(a.scan);
-  const int sources = !a.prompt.empty() + !a.prompt_ids.empty() + !a.prompts_file.empty();
+  const int sources = a.prompt_given + a.prompt_ids_given + !a.prompts_file.empty();
   TM_CHECK(sources <= 1, "give one of -p, --prompt-ids and --prompts-file");
   TM_CHECK(!(a.prompt_given && a.prompt.empty()), "-p: the prompt is empty");
   TM_CHECK(a.n >= 1, "-n must be at least 1, got ", a.n);
@@ -66,7 +83,7 @@ void run_generate(GenerateArgs a) {
   const Model model = load_model(dir);
   const Config& c = model.config;
   std::string tok_path = a.tokenizer;
-  if (tok_path.empty() && std::filesystem::exists(std::filesystem::path(dir) / "tokenizer.json"))
+  if (tok_path.empty() && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
     tok_path = (std::filesystem::path(dir) / "tokenizer.json").string();
   std::optional<Tokenizer> tok;
   if (!tok_path.empty()) {
@@ -74,13 +91,13 @@ void run_generate(GenerateArgs a) {
     TM_CHECK(tok->vocab_size() <= c.padded_vocab(), tok_path, ": ", tok->vocab_size(),
              " token ids do not fit the model's vocabulary of ", c.padded_vocab());
   }
-  TM_CHECK(tok || (!a.prompt_ids.empty() && a.print_ids), "no tokenizer: pass -t TOKENIZER.json or put tokenizer.json in ",
+  TM_CHECK(tok || (a.prompt_ids_given && a.print_ids), "no tokenizer: pass -t TOKENIZER.json or put tokenizer.json in ",
            dir, " (or use --prompt-ids with --print-ids)");
   const std::int64_t vocab = tok ? tok->vocab_size() : c.vocab_size;
 
   // Prompts as ids. With no prompt at all, generation starts from a newline.
   std::vector<std::vector<std::int32_t>> prompts;
-  if (!a.prompt_ids.empty()) {
+  if (a.prompt_ids_given) {
     std::vector<std::int32_t> ids;
     for (std::int64_t id : parse_ids(a.prompt_ids, "--prompt-ids")) {
       TM_CHECK(id < vocab, "--prompt-ids: token id ", id, " is outside the vocabulary [0, ", vocab, ")");
@@ -89,21 +106,27 @@ void run_generate(GenerateArgs a) {
     TM_CHECK(!ids.empty(), "--prompt-ids: no ids given");
     prompts.push_back(std::move(ids));
   } else {
-    std::vector<std::string> texts = a.prompts_file.empty() ? std::vector<std::string>{a.prompt.empty() ? "\n" : a.prompt}
-                                                            : read_prompts_file(a.prompts_file);
-    for (const auto& t : texts) {
-      prompts.push_back(tok->encode(t));
-      TM_CHECK(!prompts.back().empty(), "prompt \"", t, "\" encodes to no tokens");
+    const auto texts = a.prompts_file.empty()
+                           ? std::vector<std::pair<std::string, std::string>>{{"-p", a.prompt.empty() ? "\n" : a.prompt}}
+                           : read_prompts_file(a.prompts_file);
+    for (const auto& [what, text] : texts) {
+      check_utf8(text, what);  // names the flag or the file and line, and the byte offset
+      prompts.push_back(tok->encode(text));
+      TM_CHECK(!prompts.back().empty(), what, ": the prompt encodes to no tokens");
     }
   }
   const auto batch = static_cast<std::int64_t>(prompts.size());
   const StopRule stop = stop_rule_from_flags(a.n, a.eos, a.ignore_eos, tok ? tok->eos_id() : std::nullopt, vocab);
   const bool stream = batch == 1 && !a.print_ids;
-  if (!a.seed && a.sampling.temperature > 0)  // a random seed: print it so the run can be replayed
-    std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(a.sampling.seed));
+  // A random seed is reported on the final statistics line (and in an error during decoding), so that the run can
+  // be replayed; stderr holds nothing else until then, so a failure is exactly one line.
+  const bool random_seed = !a.seed && a.sampling.temperature > 0;
 
   // Prefill: each prompt by the parallel forward (in pieces), its final state copied into row b of the batch.
   const auto t_prefill = Clock::now();
+  check_fits_in_memory(4.0 * static_cast<double>(batch) *
+                           static_cast<double>(c.n_layer * c.d_inner * (c.d_conv + c.d_state) + 2 * c.padded_vocab()),
+                       cat(batch, " prompts: their recurrent states and logits"));
   InferenceState state(c, batch);
   Activations acts;
   std::vector<std::vector<float>> last_logits(batch);
@@ -144,27 +167,33 @@ void run_generate(GenerateArgs a) {
   std::vector<std::int32_t> next(batch, 0);
   std::int64_t decode_steps = 0;
   const auto t_decode = Clock::now();
-  while (true) {
-    bool any = false;
-    for (std::int64_t b = 0; b < batch; ++b) {
-      if (done[b]) continue;
-      const std::int32_t id = samplers[b].sample(last_logits[b], history[b]);
-      history[b].push_back(id);
-      generated[b].push_back(id);
-      next[b] = id;
-      if (decoder) {
-        const std::string text = decoder->push(id);
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
+  try {
+    while (true) {
+      bool any = false;
+      for (std::int64_t b = 0; b < batch; ++b) {
+        if (done[b]) continue;
+        require_finite_logits(last_logits[b], vocab, static_cast<std::int64_t>(generated[b].size()));
+        const std::int32_t id = samplers[b].sample(last_logits[b], history[b]);
+        history[b].push_back(id);
+        generated[b].push_back(id);
+        next[b] = id;
+        if (decoder) {
+          const std::string text = decoder->push(id);
+          std::fwrite(text.data(), 1, text.size(), stdout);
+          std::fflush(stdout);
+        }
+        done[b] = stop.reached(generated[b]);
+        any = any || !done[b];
       }
-      done[b] = stop.reached(generated[b]);
-      any = any || !done[b];
+      if (!any) break;
+      lm_step(model, next, state, acts, scan);  // finished rows step too (their output is ignored)
+      ++decode_steps;
+      for (std::int64_t b = 0; b < batch; ++b)
+        if (!done[b]) last_logits[b].assign(acts.logits.begin() + b * V, acts.logits.begin() + (b + 1) * V);
     }
-    if (!any) break;
-    lm_step(model, next, state, acts, scan);  // finished rows step too (their output is ignored)
-    ++decode_steps;
-    for (std::int64_t b = 0; b < batch; ++b)
-      if (!done[b]) last_logits[b].assign(acts.logits.begin() + b * V, acts.logits.begin() + (b + 1) * V);
+  } catch (const Error& e) {
+    if (!random_seed) throw;
+    fail(e.what(), " (random seed ", a.sampling.seed, "; pass --seed to replay)");
   }
   const double decode_s = seconds_since(t_decode);
 
@@ -187,6 +216,7 @@ void run_generate(GenerateArgs a) {
   std::fflush(stdout);
   std::int64_t new_tokens = 0;
   for (const auto& g : generated) new_tokens += static_cast<std::int64_t>(g.size());
+  if (random_seed) std::fprintf(stderr, "seed: %llu; ", static_cast<unsigned long long>(a.sampling.seed));
   std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s, %lld steps of batch %lld)\n",
                static_cast<long long>(prefill_tokens), prefill_s, prefill_tokens / std::max(prefill_s, 1e-9),
                static_cast<long long>(new_tokens), decode_s, new_tokens / std::max(decode_s, 1e-9),
@@ -199,7 +229,8 @@ const Registration reg(10, [](CLI::App& app) {
   sub->add_option("-m,--model", a->model_dir, "Model folder (default: the bundled byte-level Shakespeare model)");
   sub->add_option("-t,--tokenizer", a->tokenizer, "tokenizer.json (default: the one in the model folder)");
   sub->add_option("-p,--prompt", a->prompt, "Prompt text (default: a newline)")->each([a](const std::string&) { a->prompt_given = true; });
-  sub->add_option("--prompt-ids", a->prompt_ids, "Prompt as token ids, e.g. \"1 2 3\"");
+  sub->add_option("--prompt-ids", a->prompt_ids, "Prompt as token ids, e.g. \"1 2 3\"")
+      ->each([a](const std::string&) { a->prompt_ids_given = true; });
   sub->add_option("--prompts-file", a->prompts_file, "Generate for every line of this file, as one batch");
   sub->add_option("-n,--n-predict", a->n, "Tokens to generate (default 128)");
   sub->add_option("--temperature", a->sampling.temperature, "Sampling temperature; 0 = greedy (default 0.8)");
@@ -207,7 +238,16 @@ const Registration reg(10, [](CLI::App& app) {
   sub->add_option("--top-p", a->sampling.top_p, "Keep the smallest set with probability mass >= p; 1 = off (default 0.95)");
   sub->add_option("--min-p", a->sampling.min_p, "Keep tokens with p >= min_p * p_max; 0 = off (default 0)");
   sub->add_option("--repeat-penalty", a->sampling.repeat_penalty, "CTRL repetition penalty; 1 = off (default 1)");
-  sub->add_option("--seed", a->seed, "Random seed (default: a random one, printed on stderr)");
+  sub->add_option("--seed", a->seed, "Random seed, 0 to 2^64-1 (default: a random one, printed on stderr)")
+      ->check(CLI::Validator(
+          [](std::string& text) {  // CLI11 would wrap "-1" around to 2^64-1; a seed is written without a sign
+            std::uint64_t v = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            return ec == std::errc() && end == text.data() + text.size() && !text.empty()
+                       ? std::string()
+                       : "must be an integer from 0 to 18446744073709551615, got '" + text + "'";
+          },
+          "UINT64", "seed"));
   sub->add_option("--eos", a->eos, "Stop at this token id (default: the tokenizer's <|endoftext|>)");
   sub->add_flag("--ignore-eos", a->ignore_eos, "Do not stop at the end-of-text token");
   sub->add_flag("--print-ids", a->print_ids, "Print the generated token ids instead of text");

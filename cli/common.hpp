@@ -2,9 +2,14 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
+#include <unistd.h>
+
+#include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/ops/selective_scan.hpp"
 
@@ -14,8 +19,22 @@ namespace tinymamba::cli {
 inline void add_threads_flag(CLI::App* sub, int& threads) {
   sub->add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::Range(0, 1024));
 }
+// More threads than the machine has only slow the kernels down — with hundreds, OpenMP's barriers spin for
+// minutes — so that is refused.
 inline void apply_threads(int threads) {
+  const int hardware = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  TM_CHECK(threads <= hardware, "--threads ", threads, " is more than the ", hardware,
+           " hardware threads of this machine");
   if (threads > 0) set_num_threads(threads);
+}
+
+// Refuses work whose buffers could never fit: more bytes than the machine's physical memory (e.g. logits for a
+// (b, l) input of a million tokens, or the recurrent states of thousands of prompts). Anything below that is
+// attempted; an allocation that still fails ends as main's one-line "out of memory".
+inline void check_fits_in_memory(double bytes, const std::string& what) {
+  const double physical = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+  TM_CHECK(physical <= 0 || bytes <= physical, what, " need ", bytes / 1e9, " GB, more than this machine's ",
+           physical / 1e9, " GB of memory");
 }
 
 // --scan ALG: which selective-scan algorithm runs (they compute the same function).

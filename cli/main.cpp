@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "command.hpp"
 #include "tinymamba/core/error.hpp"
@@ -18,6 +19,22 @@ Registration::Registration(int order, Setup setup) { registry().emplace_back(ord
 
 }  // namespace tinymamba::cli
 
+namespace {
+
+// "tinymamba <cmd>: error: <message>" on one line, whatever the message holds (a name read from a file can hold a
+// newline or a control character; the loaders escape those, and this is the last line of defence).
+void print_error(const CLI::App& app, const std::string& message) {
+  std::string line;
+  for (const char c : message) line += (c == '\n' || c == '\r') ? ' ' : c;
+  const auto subs = app.get_subcommands();
+  std::fprintf(stderr, "tinymamba%s%s: error: %s\n", subs.empty() ? "" : " ",
+               subs.empty() ? "" : subs.front()->get_name().c_str(), line.c_str());
+}
+
+}  // namespace
+
+// Every failure ends as one line on stderr and exit status 1: tinymamba::Error (bad input), a command-line
+// error, out of memory, and — should one escape the library — any other exception. Help and --version exit 0.
 int main(int argc, char** argv) {
   using namespace tinymamba;
   CLI::App app{"tinymamba: a C++ Mamba (selective state-space) language model that runs and trains.\n"
@@ -27,17 +44,33 @@ int main(int argc, char** argv) {
   auto& reg = cli::registry();
   std::stable_sort(reg.begin(), reg.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [order, setup] : reg) setup(app);
+  if (argc > 1 && argv[1][0] != '-') {  // name an unknown command (CLI11 would only say that one is required)
+    const CLI::App& commands = app;
+    std::string names;
+    bool known = false;
+    for (const CLI::App* sub : commands.get_subcommands([](const CLI::App*) { return true; })) {
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+      known = known || sub->check_name(argv[1]);
+    }
+    if (!known) {
+      print_error(app, "unknown command '" + std::string(argv[1]) + "' (commands: " + names + ")");
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    print_error(app, e.what());
+    return 1;
   } catch (const Error& e) {
-    const auto subs = app.get_subcommands();
-    std::fprintf(stderr, "tinymamba%s%s: error: %s\n", subs.empty() ? "" : " ",
-                 subs.empty() ? "" : subs.front()->get_name().c_str(), e.what());
+    print_error(app, e.what());
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "tinymamba: error: out of memory\n");
+    print_error(app, "out of memory");
+    return 1;
+  } catch (const std::exception& e) {
+    print_error(app, e.what());
     return 1;
   }
   return 0;

@@ -1,25 +1,55 @@
 #!/usr/bin/env bash
-# The test suite under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan) and ThreadSanitizer
-# (build-tsan, std::thread backend so TSan sees every thread), then each libFuzzer target for a bounded time
-# (build-fuzz, clang). Usage: scripts/run-sanitizers.sh [fuzz seconds per target, default 60]
+# The robustness stage of CI (docs/robustness.md), after the Release build and its tests:
+#   1. build-asan: clang, AddressSanitizer + UndefinedBehaviorSanitizer, libFuzzer coverage; the whole test suite
+#      (unit tests, goldens, CLI tests) and the fuzz targets, from one build.
+#   2. build-tsan: clang, ThreadSanitizer, std::thread backend (TSan sees every thread; libgomp's futexes are
+#      invisible to it), single-threaded OpenBLAS; the whole test suite.
+#   3. every libFuzzer target of build-asan for a bounded time each (scripts/fuzz.sh), seeds from ../shared/golden.
+# Sanitizer builds compile at -O1 with line tables and assertions on (no -DNDEBUG), and skip the benchmarks.
+# Usage: scripts/run-sanitizers.sh [fuzz seconds per target, default 60]
+#        SANITIZE_STAGES="asan tsan fuzz" (default) selects stages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_seconds="${1:-60}"
-common=(-G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTINYMAMBA_BENCH=OFF)
+stages="${SANITIZE_STAGES:-asan tsan fuzz}"
+jobs="${JOBS:-2}"
+common=(-G Ninja -DCMAKE_BUILD_TYPE=Sanitize "-DCMAKE_CXX_FLAGS_SANITIZE=-O1 -gline-tables-only"
+        "-DCMAKE_C_FLAGS_SANITIZE=-O1 -gline-tables-only" -DTINYMAMBA_BENCH=OFF -DTINYMAMBA_THREADS=std)
+export CC=clang CXX=clang++
+# halt_on_error / abort: the first report fails the test that caused it. Leak checking is on (ASan's default).
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}"
+export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=2
 
-echo "== ASan + UBSan"
-cmake -S . -B build-asan "${common[@]}" -DTINYMAMBA_SANITIZE=address >/dev/null
-cmake --build build-asan
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j2 --timeout 900
+stage() {
+  local name="$1" start=$SECONDS
+  shift
+  echo "== $name"
+  "$@"
+  echo "== $name: $((SECONDS - start)) s"
+}
 
-echo "== TSan"
-cmake -S . -B build-tsan "${common[@]}" -DTINYMAMBA_SANITIZE=thread >/dev/null
-cmake --build build-tsan
-TSAN_OPTIONS=halt_on_error=1 OMP_NUM_THREADS=2 ctest --test-dir build-tsan --output-on-failure -j1 --timeout 900
+build_asan() {
+  cmake -S . -B build-asan "${common[@]}" -DTINYMAMBA_SANITIZE=address -DTINYMAMBA_FUZZ=ON >/dev/null
+  cmake --build build-asan -j "$jobs"
+}
+test_asan() { ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900; }
+build_tsan() {
+  cmake -S . -B build-tsan "${common[@]}" -DTINYMAMBA_SANITIZE=thread >/dev/null
+  cmake --build build-tsan -j "$jobs"
+}
+test_tsan() { ctest --test-dir build-tsan --output-on-failure -j "$jobs" --timeout 900; }
+fuzz() { scripts/fuzz.sh build-asan "$fuzz_seconds"; }
 
-echo "== libFuzzer (${fuzz_seconds}s per target)"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz "${common[@]}" -DTINYMAMBA_TESTS=OFF -DTINYMAMBA_FUZZ=ON \
-  -DTINYMAMBA_SANITIZE=address -DTINYMAMBA_THREADS=std >/dev/null
-cmake --build build-fuzz
-scripts/fuzz.sh build-fuzz "$fuzz_seconds"
+for s in $stages; do
+  case "$s" in
+    asan) stage "ASan+UBSan build" build_asan && stage "ASan+UBSan tests" test_asan ;;
+    tsan) stage "TSan build" build_tsan && stage "TSan tests" test_tsan ;;
+    fuzz)
+      [ -x build-asan/fuzz/fuzz_make_seeds ] || stage "ASan+UBSan build" build_asan
+      stage "libFuzzer, ${fuzz_seconds}s per target" fuzz
+      ;;
+    *) echo "run-sanitizers.sh: unknown stage '$s' (asan, tsan, fuzz)" >&2; exit 2 ;;
+  esac
+done

@@ -6,6 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <span>
+
+#include "tinymamba/core/raw_tensor.hpp"
 
 namespace tinymamba {
 namespace {
@@ -56,6 +59,16 @@ TEST(DType, NamesRoundTrip) {
   EXPECT_FALSE(dtype_from_name("F128").has_value());
   EXPECT_EQ(dtype_size(DType::BF16), 2u);
   EXPECT_EQ(dtype_size(DType::I64), 8u);
+}
+
+// Empty tensors (a safetensors entry of shape (0, 4)) convert to nothing: the destination of an empty vector is
+// null, and memcpy(null, src, 0) is undefined behaviour (found by safetensors_fuzz under UBSan).
+TEST(DType, EmptyTensorsConvertToNothing) {
+  const float one = 1.0f;
+  for (const DType t : {DType::F32, DType::F16, DType::BF16, DType::F64}) {
+    const RawTensor empty{.dtype = t, .shape = {0, 4}, .bytes = std::as_bytes(std::span(&one, 0)), .keep_alive = nullptr};
+    EXPECT_TRUE(to_f32(empty, "empty").empty()) << dtype_name(t);
+  }
 }
 
 }  // namespace

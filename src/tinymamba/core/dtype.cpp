@@ -89,7 +89,7 @@ std::uint16_t f32_to_f16(float f) {
 void convert_to_f32(DType t, const std::byte* src, std::size_t count, float* dst) {
   switch (t) {
     case DType::F32:
-      std::memcpy(dst, src, count * 4);
+      if (count > 0) std::memcpy(dst, src, count * 4);  // an empty tensor's dst may be null: memcpy(null, ..., 0) is UB
       return;
     case DType::F64:
       for (std::size_t i = 0; i < count; ++i) {

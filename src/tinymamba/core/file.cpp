@@ -33,8 +33,10 @@ class Fd {
   int fd_;
 };
 
+// O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever. It changes nothing for a
+// regular file, and anything else is refused right after.
 Fd open_regular_file(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   TM_CHECK(fd.get() >= 0, path, ": cannot open: ", errno_text());
   struct stat st {};
   TM_CHECK(::fstat(fd.get(), &st) == 0, path, ": cannot stat: ", errno_text());
@@ -47,7 +49,29 @@ std::function<void(std::size_t)>& interrupt_hook() {
   return hook;
 }
 
+std::string parent_dir(const std::string& path) {
+  const std::filesystem::path p(path);
+  return p.has_parent_path() ? p.parent_path().string() : std::string(".");
+}
+
+void fsync_dir(const std::string& dir) {
+  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dfd.get() >= 0) ::fsync(dfd.get());  // make a rename or unlink durable; best effort on odd filesystems
+}
+
 }  // namespace
+
+PathKind path_kind(const std::string& path, std::string* why) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return PathKind::missing;
+    if (why) *why = errno_text();
+    return PathKind::unreadable;
+  }
+  if (S_ISREG(st.st_mode)) return PathKind::regular;
+  if (S_ISDIR(st.st_mode)) return PathKind::directory;
+  return PathKind::other;
+}
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
   Fd fd = open_regular_file(path);
@@ -87,15 +111,16 @@ std::string read_text_file(const std::string& path, std::size_t max_bytes) {
 
 void set_write_interrupt_for_testing(std::function<void(std::size_t)> hook) { interrupt_hook() = std::move(hook); }
 
-void write_file_atomic(const std::string& path, const std::function<void(const ByteSink&)>& write) {
+StagedFile::StagedFile(const std::string& path, const std::function<void(const ByteSink&)>& write) : path_(path) {
   namespace fs = std::filesystem;
   const fs::path target(path);
-  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::random_device rd;
-  const fs::path tmp = dir / ("." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-" +
-                              std::to_string(rd()));
-  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  TM_CHECK(fd.get() >= 0, path, ": cannot create temp file ", tmp.string(), ": ", errno_text());
+  std::string name = ".";  // appended piece by piece: GCC 12 warns (-Wrestrict, falsely) about "." + string
+  name += target.filename().string();
+  name += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(rd());
+  tmp_ = (fs::path(parent_dir(path)) / name).string();
+  Fd fd(::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  TM_CHECK(fd.get() >= 0, path, ": cannot create temp file ", tmp_, ": ", errno_text());
   std::size_t written = 0;
   try {
     const ByteSink sink = [&](const void* data, std::size_t size) {
@@ -113,13 +138,30 @@ void write_file_atomic(const std::string& path, const std::function<void(const B
     if (interrupt_hook()) interrupt_hook()(written);
     TM_CHECK(::fsync(fd.get()) == 0, path, ": fsync failed: ", errno_text());
     TM_CHECK(::close(fd.release()) == 0, path, ": close failed: ", errno_text());
-    TM_CHECK(::rename(tmp.c_str(), target.c_str()) == 0, path, ": cannot rename temp file into place: ", errno_text());
   } catch (...) {
-    ::unlink(tmp.c_str());
+    ::unlink(tmp_.c_str());
     throw;
   }
-  Fd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dfd.get() >= 0) ::fsync(dfd.get());  // make the rename durable; best effort on odd filesystems
+}
+
+StagedFile::~StagedFile() {
+  if (!committed_) ::unlink(tmp_.c_str());
+}
+
+void StagedFile::commit() {
+  TM_CHECK(!committed_, path_, ": committed twice");
+  TM_CHECK(::rename(tmp_.c_str(), path_.c_str()) == 0, path_, ": cannot rename temp file into place: ", errno_text());
+  committed_ = true;
+  fsync_dir(parent_dir(path_));
+}
+
+void write_file_atomic(const std::string& path, const std::function<void(const ByteSink&)>& write) {
+  StagedFile(path, write).commit();
+}
+
+void remove_file_durably(const std::string& path) {
+  TM_CHECK(::unlink(path.c_str()) == 0 || errno == ENOENT, path, ": cannot remove: ", errno_text());
+  fsync_dir(parent_dir(path));
 }
 
 }  // namespace tinymamba

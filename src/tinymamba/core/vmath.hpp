@@ -12,7 +12,9 @@ namespace tinymamba::vmath {
 // exp(x) = 2^k · exp(r), k = round(x / ln2), r = x − k·ln2 (two-part ln2, Cody–Waite), exp(r) by a degree-6
 // polynomial on |r| ≤ ln2/2. Results below 2^-126 flush to 0 (the true value is < 1.2e-38); NaN stays NaN.
 inline float exp(float x) {
-  const float clamped = x < -87.33654f ? -87.33654f : (x > 88.72283f ? 88.72283f : x);
+  // Written so that NaN takes the lower bound (every comparison with NaN is false): the float-to-int conversion
+  // below must see a finite value (converting NaN is undefined behaviour), and the last line returns NaN anyway.
+  const float clamped = x >= -87.33654f ? (x <= 88.72283f ? x : 88.72283f) : -87.33654f;
   const float magic = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer in the low mantissa bits
   const float kf = std::fma(clamped, 1.44269504088896341f, magic) - magic;
   float r = std::fma(kf, -0.693145751953125f, clamped);

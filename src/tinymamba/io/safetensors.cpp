@@ -7,6 +7,7 @@
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/json.hpp"
+#include "tinymamba/io/untrusted.hpp"
 
 namespace tinymamba {
 namespace {
@@ -51,13 +52,15 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
   for (const auto& [key, entry] : header.items()) {
     if (key == "__metadata__") {
       TM_CHECK(entry.is_object(), name, ": __metadata__ is not an object");
+      TM_CHECK(entry.size() <= kMaxSafetensorsMetadata, name, ": __metadata__ has ", entry.size(),
+               " entries, more than the limit of ", kMaxSafetensorsMetadata);
       for (const auto& [mk, mv] : entry.items()) {
-        TM_CHECK(mv.is_string(), name, ": __metadata__ value for '", mk, "' is not a string");
+        TM_CHECK(mv.is_string(), name, ": __metadata__ value for ", tinymamba::quoted(mk), " is not a string");
         out.metadata[mk] = mv.get<std::string>();
       }
       continue;
     }
-    const std::string what = name + ": tensor '" + key + "'";
+    const std::string what = name + ": tensor " + tinymamba::quoted(key);
     TM_CHECK(entry.is_object(), what, " is not an object");
     TM_CHECK(entry.contains("dtype") && entry["dtype"].is_string(), what, " has no dtype string");
     TM_CHECK(entry.contains("shape") && entry["shape"].is_array(), what, " has no shape array");
@@ -65,7 +68,7 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
              what, " has no [begin, end] data_offsets");
     const std::string dtype_str = entry["dtype"].get<std::string>();
     const auto dtype = dtype_from_name(dtype_str);
-    TM_CHECK(dtype.has_value(), what, " has unknown dtype '", dtype_str, "'");
+    TM_CHECK(dtype.has_value(), what, " has unknown dtype ", tinymamba::quoted(dtype_str));
     TM_CHECK(entry["shape"].size() <= 16, what, " has ", entry["shape"].size(), " dimensions (at most 16)");
     RawTensor t;
     t.dtype = *dtype;
@@ -88,8 +91,8 @@ SafetensorsFile parse_safetensors(std::span<const std::byte> bytes, const std::s
   for (std::size_t i = 1; i < extents.size(); ++i) {
     const Extent& a = extents[i - 1];
     const Extent& b = extents[i];
-    TM_CHECK(b.begin >= a.end || a.begin == a.end || b.begin == b.end, name, ": tensors '", *a.name, "' and '",
-             *b.name, "' overlap in the data section");
+    TM_CHECK(b.begin >= a.end || a.begin == a.end || b.begin == b.end, name, ": tensors ", tinymamba::quoted(*a.name), " and ",
+             tinymamba::quoted(*b.name), " overlap in the data section");
   }
   return out;
 }
@@ -99,7 +102,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
   return parse_safetensors(file->bytes(), path, file);
 }
 
-void write_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
+namespace {
+
+// The file's bytes, for write_file_atomic or StagedFile: tensors largest element first, header padded to 8.
+std::function<void(const ByteSink&)> safetensors_writer(const std::string& path, const TensorMap& tensors,
+                                                        const Metadata& metadata) {
   std::vector<const TensorMap::value_type*> order;
   for (const auto& kv : tensors) order.push_back(&kv);
   std::stable_sort(order.begin(), order.end(), [](auto* a, auto* b) {
@@ -116,16 +123,27 @@ void write_safetensors(const std::string& path, const TensorMap& tensors, const 
     header[kv->first] = {{"dtype", std::string(dtype_name(t.dtype))}, {"shape", t.shape}, {"data_offsets", {offset, offset + nbytes}}};
     offset += nbytes;
   }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  write_file_atomic(path, [&](const ByteSink& sink) {
+  auto text = std::make_shared<std::string>(header.dump());
+  text->append((8 - text->size() % 8) % 8, ' ');
+  return [text, order = std::move(order)](const ByteSink& sink) {
     std::byte len[8];
-    std::uint64_t n = text.size();
+    const std::uint64_t n = text->size();
     for (int i = 0; i < 8; ++i) len[i] = static_cast<std::byte>((n >> (8 * i)) & 0xff);
     sink(len, 8);
-    sink(text.data(), text.size());
+    sink(text->data(), text->size());
     for (const auto* kv : order) sink(kv->second.bytes.data(), kv->second.bytes.size());
-  });
+  };
+}
+
+}  // namespace
+
+void write_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata) {
+  write_file_atomic(path, safetensors_writer(path, tensors, metadata));
+}
+
+std::unique_ptr<StagedFile> stage_safetensors(const std::string& path, const TensorMap& tensors,
+                                              const Metadata& metadata) {
+  return std::make_unique<StagedFile>(path, safetensors_writer(path, tensors, metadata));
 }
 
 }  // namespace tinymamba

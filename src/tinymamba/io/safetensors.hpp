@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include "tinymamba/core/file.hpp"
 #include "tinymamba/core/raw_tensor.hpp"
 
 namespace tinymamba {
@@ -25,6 +26,10 @@ struct SafetensorsFile {
 
 // The header may be at most this long (the reference implementation's limit is 100 MB).
 inline constexpr std::size_t kMaxSafetensorsHeader = std::size_t{100} << 20;
+// __metadata__ may have at most this many entries (real files have a handful: "format": "pt"). The header as a
+// whole is also bounded by parse_json's value cap (core/json.hpp), so memory stays bounded by that, not by the
+// header length.
+inline constexpr std::size_t kMaxSafetensorsMetadata = std::size_t{1} << 16;
 
 // Maps `path` and parses it. Throws Error("<path>: <problem>") on anything malformed.
 [[nodiscard]] SafetensorsFile read_safetensors(const std::string& path);
@@ -36,5 +41,10 @@ inline constexpr std::size_t kMaxSafetensorsHeader = std::size_t{100} << 20;
 // Writes atomically (temp file + rename). Tensors are laid out largest element size first so every tensor
 // starts at a multiple of its element size; the header is space-padded to a multiple of 8.
 void write_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
+
+// The same, written and fsynced under a temp name but not yet renamed (StagedFile::commit does that), for saves
+// of several files that belong together (save_model_hf). The tensors' bytes are no longer needed afterwards.
+[[nodiscard]] std::unique_ptr<StagedFile> stage_safetensors(const std::string& path, const TensorMap& tensors,
+                                                            const Metadata& metadata = {});
 
 }  // namespace tinymamba

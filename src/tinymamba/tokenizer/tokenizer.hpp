@@ -29,6 +29,8 @@ class Tokenizer {
   // Reads a tokenizer.json. Anything this class cannot run exactly (another model type, normalizer or
   // pre-tokenizer, BPE dropout, ...) and anything malformed is an Error naming `path` and the problem.
   static Tokenizer load(const std::string& path);
+  // The same from the file's text already in memory (the fuzzing entry point); `name` is used in messages.
+  static Tokenizer from_json(std::string_view text, const std::string& name);
 
   // Throws Error if `utf8` is not well-formed UTF-8 (naming the byte offset).
   [[nodiscard]] std::vector<std::int32_t> encode(std::string_view utf8) const;

@@ -257,8 +257,10 @@ std::vector<AddedToken> read_added_tokens(const json& root, std::vector<std::str
 
 }  // namespace
 
-Tokenizer Tokenizer::load(const std::string& path) {
-  const json root = parse_json(read_text_file(path), path);
+Tokenizer Tokenizer::load(const std::string& path) { return from_json(read_text_file(path), path); }
+
+Tokenizer Tokenizer::from_json(std::string_view text, const std::string& path) {
+  const json root = parse_json(text, path);
   TM_CHECK(root.is_object(), path, ": not a tokenizer.json (the top level is not a JSON object)");
   Tokenizer t;
   t.nfc_ = read_pipeline(root, path);
