@@ -1,7 +1,7 @@
 // The registry behind `tinymamba bench`: each benchmark test lives in its own file (bench_<name>.cpp) and
 // registers itself with a static BenchRegistration — its name, whether it runs by default, the flags of its own
 // it adds to the `bench` subcommand, and a function that measures and emits result rows. cmd_bench.cpp owns the
-// common flags (--tests, --threads, --reps, --json) and prints rows as a table or as JSON lines.
+// common flags (--tests, --threads, --reps, --scan, --json) and prints rows as a table or as JSON lines.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -12,6 +12,8 @@
 #include <string>
 #include <variant>
 #include <vector>
+
+#include "tinymamba/ops/selective_scan.hpp"
 
 namespace tinymamba::cli::bench {
 
@@ -29,6 +31,7 @@ using Emit = std::function<void(const Row&)>;
 struct Options {
   std::vector<int> threads;  // run each test at each of these thread counts
   int reps = 5;              // timed repetitions per measurement (the median is reported)
+  std::vector<ScanAlgorithm> scans;  // --scan: the algorithms asked for, in order; empty when not given
 };
 
 struct Test {
@@ -37,6 +40,7 @@ struct Test {
   bool in_default = true;   // run when --tests is not given
   std::function<void(CLI::App& bench)> add_flags;  // may be empty
   std::function<void(const Options&, const Emit&)> run;
+  std::function<void()> prepare;  // may be empty: checks the test's flags, before any selected test runs
 };
 
 std::vector<Test>& registry();

@@ -17,7 +17,6 @@ namespace tinymamba::cli {
 namespace {
 
 struct ScanFlags {
-  std::string scan;  // empty: every algorithm
   std::string lengths = "128,512,2048,8192";
 };
 ScanFlags g_flags;
@@ -62,29 +61,22 @@ struct ScanData {
   }
 };
 
-std::vector<ScanAlgorithm> selected_algorithms() {
-  std::vector<ScanAlgorithm> algos = {ScanAlgorithm::sequential};  // the baseline, always measured first
-  if (g_flags.scan.empty()) {
-    for (const ScanAlgorithm a : all_scan_algorithms())
-      if (a != ScanAlgorithm::sequential) algos.push_back(a);
-  } else {
-    for (const std::string& name : bench::parse_name_list("--scan", g_flags.scan)) {
-      ScanAlgorithm a;
-      try {
-        a = parse_scan_algorithm(name);
-      } catch (const Error& e) {
-        fail("--scan: ", e.what());
-      }
-      if (std::find(algos.begin(), algos.end(), a) == algos.end()) algos.push_back(a);
-    }
-  }
+std::vector<std::int64_t> scan_lengths() { return bench::parse_int_list("--scan-lengths", g_flags.lengths, 1, 65536); }
+
+// The sequential baseline first, then the --scan algorithms (default: every other one).
+std::vector<ScanAlgorithm> selected_algorithms(const bench::Options& opt) {
+  std::vector<ScanAlgorithm> algos = {ScanAlgorithm::sequential};
+  const std::span<const ScanAlgorithm> wanted =
+      opt.scans.empty() ? all_scan_algorithms() : std::span<const ScanAlgorithm>(opt.scans);
+  for (const ScanAlgorithm a : wanted)
+    if (std::find(algos.begin(), algos.end(), a) == algos.end()) algos.push_back(a);
   return algos;
 }
 
 void run_scan(const bench::Options& opt, const bench::Emit& emit) {
-  const std::vector<ScanAlgorithm> algos = selected_algorithms();
+  const std::vector<ScanAlgorithm> algos = selected_algorithms(opt);
   // The inputs of the longest mamba-130m shape take 10·l·1536·4 bytes (0.5 GiB at 8192); 65536 is ~4 GiB.
-  const auto lengths = bench::parse_int_list("--scan-lengths", g_flags.lengths, 1, 65536);
+  const auto lengths = scan_lengths();
   std::vector<ScanDims> shapes;
   for (const std::int64_t l : lengths) shapes.push_back({1, l, 1536, 16});
   shapes.push_back({8, 256, 512, 16});
@@ -139,13 +131,12 @@ const bench::BenchRegistration reg({
     .in_default = true,
     .add_flags =
         [](CLI::App& cmd) {
-          cmd.add_option("--scan", g_flags.scan,
-                         "scan: comma list of algorithms to time besides the sequential baseline (default: all)");
           cmd.add_option("--scan-lengths", g_flags.lengths,
                          "scan: comma list of sequence lengths for the b=1 d_in=1536 shape (default "
                          "128,512,2048,8192; at most 65536)");
         },
     .run = run_scan,
+    .prepare = [] { (void)scan_lengths(); },
 });
 
 }  // namespace

@@ -28,6 +28,7 @@ namespace tinymamba::cli {
 namespace {
 
 std::string g_lengths = "16,64,256,1024,4096,16384,65536";
+std::vector<std::int64_t> error_lengths() { return bench::parse_int_list("--error-lengths", g_lengths, 1, 1 << 20); }
 
 struct Case {
   std::vector<double> u, delta, A, B, C, D, z, bias;
@@ -76,7 +77,7 @@ Err error(const std::vector<float>& got, const std::vector<double>& want) {
 }
 
 void run_scan_error(const bench::Options&, const bench::Emit& emit) {
-  const auto lengths = bench::parse_int_list("--error-lengths", g_lengths, 1, 1 << 20);
+  const auto lengths = error_lengths();
   const std::int64_t E = 64, N = 16;
   for (const std::string dist : {"golden", "mamba-init"})
     for (const std::int64_t L : lengths) {
@@ -140,6 +141,7 @@ const bench::BenchRegistration reg({
                          "scan-error: comma list of sequence lengths (default 16,64,256,1024,4096,16384,65536)");
         },
     .run = run_scan_error,
+    .prepare = [] { (void)error_lengths(); },
 });
 
 }  // namespace

@@ -53,7 +53,7 @@ std::vector<std::int64_t> parse_int_list(const std::string& flag, const std::str
 namespace {
 
 struct Flags {
-  std::string tests, threads, reps = "5";
+  std::string tests, threads, reps = "5", scans;
   bool json = false;
 };
 
@@ -141,6 +141,16 @@ void run(const Flags& f) {
   const auto reps = bench::parse_int_list("--reps", f.reps, 1, 1000);
   if (reps.size() != 1) fail("--reps: one number, got '", f.reps, "'");
   opt.reps = static_cast<int>(reps[0]);
+  if (!f.scans.empty())
+    for (const std::string& name : bench::parse_name_list("--scan", f.scans)) {
+      ScanAlgorithm a;
+      try {
+        a = parse_scan_algorithm(name);
+      } catch (const Error& e) {
+        fail("--scan: ", e.what());
+      }
+      if (std::find(opt.scans.begin(), opt.scans.end(), a) == opt.scans.end()) opt.scans.push_back(a);
+    }
 
   Table table;
   const bench::Emit emit = [&](const bench::Row& row) {
@@ -151,6 +161,8 @@ void run(const Flags& f) {
     }
   };
   const int threads_before = num_threads();
+  for (const bench::Test* t : tests)  // a bad flag is an error before anything is measured
+    if (t->prepare) t->prepare();
   for (const bench::Test* t : tests) t->run(opt, emit);
   set_num_threads(threads_before);
 }
@@ -166,6 +178,11 @@ const Registration reg(60, [](CLI::App& app) {
   cmd->add_option("--threads", f.threads, "Comma list of thread counts; each test runs at each (default: the "
                                           "current count, OMP_NUM_THREADS or all cores)");
   cmd->add_option("--reps", f.reps, "Timed repetitions per measurement; the median is reported (default 5)");
+  std::string names;
+  for (auto a : all_scan_algorithms()) names += (names.empty() ? "" : ",") + std::string(scan_algorithm_name(a));
+  cmd->add_option("--scan", f.scans, "Comma list of selective-scan algorithms (" + names + "); the scan test "
+                                     "times each against the sequential baseline (default: all), the model tests "
+                                     "run with each (default: " + std::string(scan_algorithm_name(kDefaultScan)) + ")");
   cmd->add_flag("--json", f.json, "Print one JSON object per line instead of a table");
   for (const auto& t : bench::registry())
     if (t.add_flags) t.add_flags(*cmd);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -48,9 +49,40 @@ TEST(CliBench, ScanJsonRowsHaveTheDocumentedFields) {
   EXPECT_EQ(chunked, 4) << r.out;
 }
 
+// The model tests on the goldens' tiny shape: their rows, a ratio to a bound that was measured, and a decode
+// that allocates nothing per token (heap_growth counts every C++ allocation of the 128 timed steps).
+TEST(CliBench, ModelTestsReportTokensPerSecondAgainstTheirBounds) {
+  const CliResult r =
+      run_cli("bench --tests pp512,tg128,train512 --shape tiny --scan chunked,sequential --reps 1 --threads 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::istringstream lines(r.out);
+  std::map<std::string, int> rows;
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* key : {"test", "model", "scan", "threads", "tok_s", "bound_tok_s", "ratio"})
+      ASSERT_TRUE(j.contains(key)) << key << " missing in " << line;
+    EXPECT_EQ(j["model"], "tiny") << line;
+    EXPECT_GT(j["tok_s"].get<double>(), 0.0) << line;
+    EXPECT_GT(j["bound_tok_s"].get<double>(), 0.0) << line;
+    EXPECT_NEAR(j["ratio"].get<double>(), j["tok_s"].get<double>() / j["bound_tok_s"].get<double>(),
+                1e-3 * j["ratio"].get<double>() + 1e-3)
+        << line;
+    if (j["test"] == "tg128") {
+      EXPECT_EQ(j["heap_growth"].get<std::int64_t>(), 0) << line;
+    } else {
+      EXPECT_GT(j["peak_mb"].get<double>(), 0.0) << line;
+    }
+    ++rows[j["test"].get<std::string>() + "/" + j["scan"].get<std::string>()];
+  }
+  for (const char* test : {"pp512", "tg128", "train512"})
+    for (const char* scan : {"chunked", "sequential"})
+      EXPECT_EQ((rows[std::string(test) + "/" + scan]), 1) << test << " " << scan << "\n" << r.out;
+}
+
 TEST(CliBench, BadFlagsAreOneLineErrors) {
   for (const char* args : {"--threads 0", "--threads 1,x", "--reps 0", "--tests nope", "--scan fast",
-                           "--scan-lengths 0", "--scan-lengths 100000000", "--scan-lengths 16,,2"}) {
+                           "--scan-lengths 0", "--scan-lengths 100000000", "--scan-lengths 16,,2", "--shape huge",
+                           "-m /nonexistent --tests pp512"}) {
     const CliResult r = run_cli(std::string("bench ") + args);
     EXPECT_EQ(r.status, 1) << args << ": " << r.out;
     EXPECT_EQ(r.out.find("tinymamba bench: error: "), 0u) << args << ": " << r.out;

@@ -51,7 +51,9 @@ TEST(VMath, SigmoidAndSiluGrad) {
     const double s = 1.0 / (1.0 + std::exp(-static_cast<double>(x)));
     worst = std::max(worst, ulps(vmath::sigmoid(x), s));
     const double g = s * (1.0 + x * (1.0 - s));
-    if (std::fabs(g) > 1e-6) EXPECT_NEAR(vmath::silu_grad(x), g, 1e-6 * std::max(1.0, std::fabs(g))) << x;
+    if (std::fabs(g) > 1e-6) {
+      EXPECT_NEAR(vmath::silu_grad(x), g, 1e-6 * std::max(1.0, std::fabs(g))) << x;
+    }
   }
   EXPECT_LE(worst, 4.0);
 }

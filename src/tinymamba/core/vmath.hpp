@@ -33,8 +33,9 @@ inline float exp(float x) {
   // The out-of-range cases scale the result (by 0 or ∞) instead of replacing it: a value used on only some
   // paths gets sunk into a branch by GCC, and without AVX-512's masked instructions it then refuses to
   // if-convert the polynomial ("could trap"), so no loop calling exp vectorized on AVX2-only CPUs. A NaN x
-  // propagates through the polynomial. Bitwise the same results as selecting, checked over every float.
-  const float special = x < -87.33654f ? 0.0f : (x > 88.72283f ? INFINITY : 1.0f);
+  // (clamped to the lower bound above) comes back as the factor itself. Bitwise the same results as selecting,
+  // checked over every float.
+  const float special = x < -87.33654f ? 0.0f : (x > 88.72283f ? INFINITY : (x == x ? 1.0f : x));
   return p * half_scale * rest_scale * special;
 }
 

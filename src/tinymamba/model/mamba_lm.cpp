@@ -28,7 +28,7 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
              " is outside the vocabulary [0, ", V, ")");
   TM_CHECK(!state || state->batch == batch, "inference state holds ", state ? state->batch : 0,
            " sequences, the input ", batch);
-  const ConstWeights w = m.weights();
+  const ConstWeights& w = m.weights();
   const bool keep = opt.for_backward;
   acts.batch = batch;
   acts.len = len;
@@ -92,7 +92,7 @@ void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations&
   const std::int64_t nl = c.n_layer;
   TM_CHECK(acts.kept_for_backward && static_cast<std::int64_t>(acts.logits.size()) == T * V,
            "lm_backward needs a forward run with for_backward");
-  const ConstWeights w = m.weights();
+  const ConstWeights& w = m.weights();
   const Weights g = bind_weights(c, grads);
 
   // dlogits (T, V), in place over the logits

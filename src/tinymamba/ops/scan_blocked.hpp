@@ -158,18 +158,29 @@ T lane_sum(const T* v) {
   return a[0];
 }
 
-// Per-thread scratch carved out of one aligned allocation (made once per parallel_for body, outside the loops).
+// Per-thread scratch for one parallel_for body, carved into zeroed pieces. The memory is the thread's own and
+// outlives the call (thread_local, grown when a call needs more), so a steady stream of calls — a decode step
+// per token — allocates nothing. One Scratch<T> per thread at a time.
 template <class T>
-struct Scratch {
-  Buffer<T> mem;
-  std::size_t used = 0;
-  explicit Scratch(std::size_t total) : mem(total + 64) {}
+class Scratch {
+ public:
+  explicit Scratch(std::size_t total) : mem_(arena(total + 64)) {}
   T* take(std::int64_t n) {  // pieces start on 64-byte boundaries
-    T* p = mem.data() + used;
-    used += (static_cast<std::size_t>(n) * sizeof(T) + 63) / 64 * 64 / sizeof(T);
-    TM_ASSERT(used <= mem.size());
+    T* p = mem_.data() + used_;
+    used_ += (static_cast<std::size_t>(n) * sizeof(T) + 63) / 64 * 64 / sizeof(T);
+    TM_ASSERT(used_ <= mem_.size());
+    std::fill(p, p + n, T{});
     return p;
   }
+
+ private:
+  static Buffer<T>& arena(std::size_t size) {
+    thread_local Buffer<T> mem;
+    if (mem.size() < size) mem.resize(size);
+    return mem;
+  }
+  Buffer<T>& mem_;
+  std::size_t used_ = 0;
 };
 inline std::size_t padded(std::int64_t n) { return static_cast<std::size_t>(n + 16); }
 

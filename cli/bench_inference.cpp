@@ -1,0 +1,88 @@
+// Benchmark tests for inference, llama-bench style, each as tok/s and as a ratio to the machine bound measured
+// in the same run at the same thread count (bench_model.hpp):
+//   pp512  prefill 512 tokens at batch 1, logits for the last token only (what generation needs, what
+//          llama-bench counts); bound = sgemm FLOP/s ÷ (2 · non-embedding parameters) FLOPs per token.
+//          peak_mb: the heap the prefill holds at its peak (activations; weights excluded).
+//   tg128  decode 128 tokens at batch 1 from an empty state, one recurrent step each; bound = read bandwidth ÷
+//          weight bytes per token (every parameter once, the tied lm_head included). heap_growth: bytes 128 steps
+//          allocated after a first, warm-up, 128 — 0 when nothing is allocated per token.
+#include "bench_model.hpp"
+#include "heap_tracker.hpp"
+#include "tinymamba/core/parallel.hpp"
+#include "tinymamba/model/recurrent.hpp"
+
+namespace tinymamba::cli {
+namespace {
+
+std::int64_t non_embedding_parameters(const Model& m) {
+  std::int64_t p = 0;
+  for (const ParamInfo& info : m.layout)
+    if (info.name != "backbone.embedding.weight" && info.name != "lm_head.weight") p += info.numel;
+  return p;
+}
+
+void run_pp512(const bench::Options& o, const bench::Emit& emit) {
+  const Model& m = bench_model();
+  const std::int64_t L = 512;
+  const auto ids = bench_ids(L, m.config.vocab_size);
+  for (const ScanAlgorithm scan : model_scans(o))
+    for (const int th : o.threads) {
+      set_num_threads(th);
+      Activations acts;
+      const std::int64_t before = heap::current_bytes();
+      heap::reset_peak();
+      const bench::Timing t = bench::time_ms(o.reps, [&] {
+        lm_forward(m, ids, 1, L, acts, {.scan = scan, .last_logits_only = true});
+      });
+      const double peak_mb = static_cast<double>(heap::peak_bytes() - before) / 1e6;
+      const double bound = sgemm_gflops(o.reps) * 1e9 / (2.0 * static_cast<double>(non_embedding_parameters(m)));
+      auto row = model_row("pp512", scan, th);
+      add_tok_s(row, L, t);
+      row.push_back({"bound_tok_s", bound, 1});
+      row.push_back({"ratio", L / (t.median_ms * 1e-3) / bound, 3});
+      row.push_back({"peak_mb", peak_mb, 1});
+      emit(row);
+    }
+}
+
+void run_tg128(const bench::Options& o, const bench::Emit& emit) {
+  const Model& m = bench_model();
+  const std::int64_t n = 128;
+  const auto ids = bench_ids(n, m.config.vocab_size);
+  for (const ScanAlgorithm scan : model_scans(o))
+    for (const int th : o.threads) {
+      set_num_threads(th);
+      InferenceState state(m.config, 1);
+      Activations acts;
+      std::vector<std::int32_t> one(1);
+      const auto decode = [&] {
+        state.reset();
+        for (const std::int32_t id : ids) {
+          one[0] = id;
+          lm_step(m, one, state, acts, scan);
+        }
+      };
+      decode();  // buffers reach their size here
+      const std::int64_t before = heap::current_bytes();
+      heap::reset_peak();
+      decode();
+      const std::int64_t growth = heap::peak_bytes() - before;
+      const bench::Timing t = bench::time_ms(o.reps, decode);
+      const double weight_bytes = static_cast<double>(m.config.parameter_count()) * sizeof(float);
+      const double bound = read_bandwidth_gbs(o.reps) * 1e9 / weight_bytes;
+      auto row = model_row("tg128", scan, th);
+      add_tok_s(row, static_cast<double>(n), t);
+      row.push_back({"bound_tok_s", bound, 1});
+      row.push_back({"ratio", static_cast<double>(n) / (t.median_ms * 1e-3) / bound, 3});
+      row.push_back({"heap_growth", growth});
+      emit(row);
+    }
+}
+
+const bench::BenchRegistration pp_reg({"pp512", "prefill 512 tokens (last-token logits), tok/s and ratio to the sgemm bound",
+                                       true, add_model_flags, run_pp512, load_bench_model});
+const bench::BenchRegistration tg_reg({"tg128", "decode 128 tokens at batch 1, tok/s and ratio to the bandwidth bound",
+                                       true, nullptr, run_tg128, load_bench_model});
+
+}  // namespace
+}  // namespace tinymamba::cli

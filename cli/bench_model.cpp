@@ -1,0 +1,113 @@
+// The model under test and the machine bounds for the whole-model benchmark tests (see bench_model.hpp), and
+// the tests that measure only the bounds: `sgemm` and `membw`.
+#include "bench_model.hpp"
+
+#include <cblas.h>
+
+#include <memory>
+
+#include "tinymamba/core/buffer.hpp"
+#include "tinymamba/core/parallel.hpp"
+#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/model/init.hpp"
+#include "tinymamba/train/presets.hpp"
+
+namespace tinymamba::cli {
+namespace {
+
+struct ModelFlags {
+  std::string shape = "130m", model_dir;
+};
+ModelFlags g_flags;
+
+void run_sgemm(const bench::Options& o, const bench::Emit& emit) {
+  for (const int th : o.threads) {
+    set_num_threads(th);
+    emit({{"test", std::string("sgemm")}, {"threads", std::int64_t{th}}, {"gflops", sgemm_gflops(o.reps), 1}});
+  }
+}
+
+void run_membw(const bench::Options& o, const bench::Emit& emit) {
+  for (const int th : o.threads) {
+    set_num_threads(th);
+    emit({{"test", std::string("membw")}, {"threads", std::int64_t{th}}, {"gb_s", read_bandwidth_gbs(o.reps), 1}});
+  }
+}
+
+const bench::BenchRegistration sgemm_reg({"sgemm", "OpenBLAS sgemm 2048^3 GFLOP/s (the prefill and training bound)",
+                                          false, nullptr, run_sgemm, nullptr});
+const bench::BenchRegistration membw_reg({"membw", "memory read bandwidth GB/s (the decode bound)", false, nullptr,
+                                          run_membw, nullptr});
+
+}  // namespace
+
+void add_model_flags(CLI::App& bench) {
+  std::string presets;
+  for (const auto& p : train::preset_names()) presets += (presets.empty() ? "" : ", ") + p;
+  bench.add_option("--shape", g_flags.shape,
+                   "pp512/tg128/train512: model shape with random weights (official init): a preset (" + presets +
+                       ") or a config.json (default 130m, the mamba-130m shape)");
+  bench.add_option("-m,--model", g_flags.model_dir, "pp512/tg128/train512: a model folder to measure instead of --shape");
+}
+
+const Model& bench_model() {
+  static std::unique_ptr<Model> model;
+  if (!model) {
+    if (!g_flags.model_dir.empty()) {
+      model = std::make_unique<Model>(load_model(g_flags.model_dir));
+    } else {
+      model = std::make_unique<Model>(train::train_config(g_flags.shape, 0));
+      init_parameters(*model, 0);
+    }
+  }
+  return *model;
+}
+
+double sgemm_gflops(int reps) {
+  const std::int64_t n = 2048;
+  Buffer<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n, 0.0f);
+  const bench::Timing t = bench::time_ms(reps, [&] {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  });
+  return 2.0 * n * n * n / (t.median_ms * 1e-3) / 1e9;
+}
+
+double read_bandwidth_gbs(int reps) {
+  const std::int64_t n = std::int64_t{128} << 20;  // 512 MiB of floats: far beyond every cache
+  Buffer<float> v(static_cast<std::size_t>(n), 1.0f);
+  std::vector<float> partial(static_cast<std::size_t>(num_threads()));
+  const bench::Timing t = bench::time_ms(reps, [&] {
+    parallel_for(n, [&](std::int64_t i0, std::int64_t i1, int th) {
+      float s = 0;
+#pragma omp simd reduction(+ : s)
+      for (std::int64_t i = i0; i < i1; ++i) s += v[i];
+      partial[th] += s;  // kept, so the loads cannot be dropped
+    });
+  });
+  return static_cast<double>(n) * 4 / (t.median_ms * 1e-3) / 1e9;
+}
+
+std::vector<std::int32_t> bench_ids(std::int64_t n, std::int64_t vocab) {
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) ids[i] = static_cast<std::int32_t>((i * 7919 + 13) % vocab);
+  return ids;
+}
+
+std::vector<ScanAlgorithm> model_scans(const bench::Options& opt) {
+  return opt.scans.empty() ? std::vector<ScanAlgorithm>{kDefaultScan} : opt.scans;
+}
+
+bench::Row model_row(const std::string& test, ScanAlgorithm scan, int threads) {
+  return {{"test", test},
+          {"model", g_flags.model_dir.empty() ? g_flags.shape : g_flags.model_dir},
+          {"scan", std::string(scan_algorithm_name(scan))},
+          {"threads", std::int64_t{threads}}};
+}
+
+void add_tok_s(bench::Row& row, double tokens, const bench::Timing& t) {
+  row.push_back({"tok_s", tokens / (t.median_ms * 1e-3), 1});
+  row.push_back({"tok_s_min", tokens / (t.max_ms * 1e-3), 1});
+  row.push_back({"tok_s_max", tokens / (t.min_ms * 1e-3), 1});
+}
+
+}  // namespace tinymamba::cli
