@@ -3,6 +3,8 @@
 // (biases on and off, untied lm_head, odd sizes, d_conv 3, expand 3).
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "fd.hpp"
 #include "tinymamba/core/error.hpp"
 #include "reference_model.hpp"
@@ -112,6 +114,27 @@ TEST(Model, CausalAndBatchRowsIndependent) {
       EXPECT_GT(diff, 0.0) << "position " << t;
     else
       EXPECT_EQ(diff, 0.0) << "position " << t;
+  }
+}
+
+// The forward reads weight views bound when the model is built; a copy (or copy-assigned model) must read its
+// own parameters, not the original's.
+TEST(Model, ACopyComputesWithItsOwnParameters) {
+  const Config c = small_config(false, true, true, 4, 2);
+  const Model original = perturbed_model(c, 3);
+  Model copy = original;
+  Model assigned(c);
+  assigned = original;
+  const std::vector<std::int32_t> ids = {1, 2, 3, 4};
+  Activations a, b;
+  lm_forward(original, ids, 1, 4, a, {});
+  for (Model* m : {&copy, &assigned}) {
+    ASSERT_EQ(std::as_const(*m).weights().embedding, m->params.data() + m->find("backbone.embedding.weight")->offset);
+    lm_forward(*m, ids, 1, 4, b, {});
+    EXPECT_EQ(a.logits, b.logits);  // same parameters, same numbers
+    for (float& p : m->params) p *= 0.5f;  // now only the copy changes
+    lm_forward(*m, ids, 1, 4, b, {});
+    EXPECT_NE(a.logits, b.logits);
   }
 }
 

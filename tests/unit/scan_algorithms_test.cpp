@@ -241,9 +241,14 @@ struct FloatRun {
     du.assign(BL * ld_e, 0.0f), ddelta.assign(BL * ld_e, 0.0f), dz.assign(p.o.z ? BL * ld_e : 0, 0.0f);
     dA.assign(E * N, 0.0f), dBC.assign(BL * ld_bc, 0.0f), dD.assign(D.size(), 0.0f), dbias.assign(bias.size(), 0.0f);
   }
+  // A column slice of the B|C buffer; none when the buffer is empty (l = 0: null + offset is undefined).
+  template <class V>
+  auto at(V& v, std::int64_t off) const {
+    return v.empty() ? nullptr : v.data() + off;
+  }
   ScanInputs inputs(const float* initial) const {
     return {.u = u.data(), .ld_u = ld_e, .delta = delta.data(), .ld_delta = ld_e, .A = A.data(),
-            .B = BC.data() + off_B, .ld_B = ld_bc, .C = BC.data() + off_C, .ld_C = ld_bc,
+            .B = at(BC, off_B), .ld_B = ld_bc, .C = at(BC, off_C), .ld_C = ld_bc,
             .D = D.empty() ? nullptr : D.data(), .z = z.empty() ? nullptr : z.data(), .ld_z = ld_e,
             .delta_bias = bias.empty() ? nullptr : bias.data(), .delta_softplus = true, .initial_state = initial};
   }
@@ -256,7 +261,7 @@ struct FloatRun {
     ScanInputs in = inputs(h0.empty() ? nullptr : h0.data());
     in.delta_softplus = p.o.softplus;
     const ScanGrads g{.du = du.data(), .ld_du = ld_e, .ddelta = ddelta.data(), .ld_ddelta = ld_e, .dA = dA.data(),
-                      .dB = dBC.data() + off_B, .ld_dB = ld_bc, .dC = dBC.data() + off_C, .ld_dC = ld_bc,
+                      .dB = at(dBC, off_B), .ld_dB = ld_bc, .dC = at(dBC, off_C), .ld_dC = ld_bc,
                       .dD = dD.empty() ? nullptr : dD.data(), .dz = dz.empty() ? nullptr : dz.data(),
                       .ld_dz = ld_e, .ddelta_bias = dbias.empty() ? nullptr : dbias.data()};
     selective_scan_backward(algo, dims, in, dout.data(), ld_e, saved, g);
