@@ -56,7 +56,7 @@ const Model& bench_model() {
     if (!g_flags.model_dir.empty()) {
       model = std::make_unique<Model>(load_model(g_flags.model_dir));
     } else {
-      model = std::make_unique<Model>(train::train_config(g_flags.shape, 0));
+      model = std::make_unique<Model>(train::train_config(g_flags.shape, 0, "--shape"));
       init_parameters(*model, 0);
     }
   }

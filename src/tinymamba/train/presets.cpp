@@ -29,17 +29,17 @@ std::vector<std::string> preset_names() {
   return names;
 }
 
-Config train_config(const std::string& preset_or_file, std::int64_t data_vocab) {
-  TM_CHECK(!preset_or_file.empty(), "--config is required (a preset name or a config.json file)");
+Config train_config(const std::string& preset_or_file, std::int64_t data_vocab, const std::string& flag) {
+  TM_CHECK(!preset_or_file.empty(), flag, " is required (a preset name or a config.json file)");
   std::string text, source;
   if (auto it = presets().find(preset_or_file); it != presets().end()) {
     text = it->second;
-    source = "--config " + preset_or_file;
+    source = flag + " " + preset_or_file;
   } else {
     if (!std::filesystem::exists(preset_or_file)) {
       std::string names;
       for (const auto& n : preset_names()) names += (names.empty() ? "" : ", ") + n;
-      fail("--config ", preset_or_file, ": no such preset (", names, ") or file");
+      fail(flag, " ", preset_or_file, ": no such preset (", names, ") or file");
     }
     text = read_text_file(preset_or_file, std::size_t{1} << 20);
     source = preset_or_file;

@@ -19,7 +19,8 @@ namespace tinymamba::train {
 
 // The model config for --config: a preset name or a JSON file (official field names, or a transformers
 // MambaConfig). When data_vocab > 0 (the encoder's vocabulary: 256 for --bytes) it replaces vocab_size.
-// Error naming --config or the file when it is neither.
-[[nodiscard]] Config train_config(const std::string& preset_or_file, std::int64_t data_vocab);
+// Error naming `flag` (the option it came from) or the file when it is neither.
+[[nodiscard]] Config train_config(const std::string& preset_or_file, std::int64_t data_vocab,
+                                  const std::string& flag = "--config");
 
 }  // namespace tinymamba::train
