@@ -2,8 +2,8 @@
 // thread. Reports bytes/s of input text. Baselines in the same run: the pre-tokenizer's split alone (what every
 // encode pays before BPE) and UTF-8 validation (a memory-bound pass over the text).
 //
-//   ./build/bench/tinymamba_bench --benchmark_filter=Tokenizer --benchmark_repetitions=5 \
-//       --benchmark_report_aggregates_only=true
+//   ./build/bench/tinymamba_bench --benchmark_filter=Tokenizer --benchmark_repetitions=5
+//       --benchmark_report_aggregates_only=true     (one command line)
 #include <benchmark/benchmark.h>
 
 #include <string>
