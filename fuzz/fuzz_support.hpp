@@ -1,7 +1,8 @@
 // Small helpers shared by the fuzz targets and the seed maker (fuzz/make_seeds.cpp): reading every byte a loaded
 // tensor claims, a stored-zip writer and a pickle writer (to wrap fuzzed pickles into well-formed torch.save
 // archives and to write small seed archives), and a plain UTF-8 validator used as an independent oracle.
-// Deliberately minimal and separate from tests/unit/torch_bin_builders.hpp, which needs GoogleTest.
+// Byte helpers (le, crc32) come from tests/byte_builders.hpp; the rest is minimal and separate from
+// tests/unit/torch_bin_builders.hpp, which needs GoogleTest.
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "byte_builders.hpp"  // tests/: le, crc32
 #include "tinymamba/core/raw_tensor.hpp"
 
 namespace tinymamba::fuzz {
@@ -40,20 +42,8 @@ inline std::uint64_t touch(const RawTensor& t) {
   return sum;
 }
 
-inline std::string le(std::uint64_t v, int bytes) {
-  std::string out;
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
-
-inline std::uint32_t crc32(std::string_view data) {
-  std::uint32_t crc = 0xffffffff;
-  for (char c : data) {
-    crc ^= static_cast<std::uint8_t>(c);
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-  }
-  return ~crc;
-}
+using test::crc32;
+using test::le;
 
 // A zip archive of stored (uncompressed) entries, in the given order, local sizes in the headers (no data
 // descriptors, no zip64): the simplest archive the strict reader accepts.

@@ -16,18 +16,12 @@
 #include <utility>
 #include <vector>
 
+#include "byte_builders.hpp"
 #include "tinymamba/core/error.hpp"
 
 namespace tinymamba::test {
 
 inline std::span<const std::byte> as_bytes(const std::string& s) { return std::as_bytes(std::span(s)); }
-
-// Little-endian integers as bytes.
-inline std::string le(std::uint64_t v, int bytes) {
-  std::string out;
-  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-  return out;
-}
 
 inline std::string f32_bytes(const std::vector<float>& values) {
   std::string out(values.size() * 4, '\0');
@@ -141,15 +135,6 @@ inline std::string state_dict_pickle(const std::vector<TensorSpec>& tensors) {
 }
 
 // ---- zip archives ----
-
-inline std::uint32_t crc32(std::string_view data) {
-  std::uint32_t crc = 0xffffffff;
-  for (char c : data) {
-    crc ^= static_cast<std::uint8_t>(c);
-    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1)));
-  }
-  return ~crc;
-}
 
 struct ZipEntrySpec {
   std::string name{};
