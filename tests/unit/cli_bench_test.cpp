@@ -77,6 +77,8 @@ TEST(CliBench, ModelTestsReportTokensPerSecondAgainstTheirBounds) {
     EXPECT_EQ(j["model"], "tiny") << line;
     EXPECT_GT(j["tok_s"].get<double>(), 0.0) << line;
     EXPECT_GT(j["bound_tok_s"].get<double>(), 0.0) << line;
+    // ratio must be tok_s ÷ bound_tok_s: the same doubles, printed in full, so they agree to rounding (~1e-16);
+    // 1e-3 only allows for a different order of the divisions. Not a numerical-fidelity tolerance.
     EXPECT_NEAR(j["ratio"].get<double>(), j["tok_s"].get<double>() / j["bound_tok_s"].get<double>(),
                 1e-3 * j["ratio"].get<double>() + 1e-3)
         << line;
