@@ -3,9 +3,10 @@
 //   pp512  prefill 512 tokens at batch 1, logits for the last token only (what generation needs, what
 //          llama-bench counts); bound = sgemm FLOP/s ÷ (2 · non-embedding parameters) FLOPs per token.
 //          peak_mb: the heap the prefill holds at its peak (activations; weights excluded).
-//   tg128  decode 128 tokens at batch 1 from an empty state, one recurrent step each; bound = read bandwidth ÷
-//          weight bytes per token (every parameter once, the tied lm_head included). heap_growth: bytes 128 steps
-//          allocated after a first, warm-up, 128 — 0 when nothing is allocated per token.
+//   tg128  decode 128 tokens at batch 1 from an empty state, one recurrent step each (--scan does not apply: a
+//          step scans nothing); bound = read bandwidth ÷ weight bytes per token (every parameter once, the tied
+//          lm_head included). heap_growth: bytes 128 steps allocated after a first, warm-up, 128 — 0 when nothing
+//          is allocated per token.
 #include "bench_model.hpp"
 #include "heap_tracker.hpp"
 #include "tinymamba/core/parallel.hpp"
@@ -49,34 +50,33 @@ void run_tg128(const bench::Options& o, const bench::Emit& emit) {
   const Model& m = bench_model();
   const std::int64_t n = 128;
   const auto ids = bench_ids(n, m.config.vocab_size);
-  for (const ScanAlgorithm scan : model_scans(o))
-    for (const int th : o.threads) {
-      set_num_threads(th);
-      InferenceState state(m.config, 1);
-      Activations acts;
-      std::vector<std::int32_t> one(1);
-      const auto decode = [&] {
-        state.reset();
-        for (const std::int32_t id : ids) {
-          one[0] = id;
-          lm_step(m, one, state, acts, scan);
-        }
-      };
-      decode();  // buffers reach their size here
-      const std::int64_t before = heap::current_bytes();
-      heap::reset_peak();
-      decode();
-      const std::int64_t growth = heap::peak_bytes() - before;
-      const bench::Timing t = bench::time_ms(o.reps, decode);
-      const double weight_bytes = static_cast<double>(m.config.parameter_count()) * sizeof(float);
-      const double bound = read_bandwidth_gbs(o.reps) * 1e9 / weight_bytes;
-      auto row = model_row("tg128", scan, th);
-      add_tok_s(row, static_cast<double>(n), t);
-      row.push_back({"bound_tok_s", bound, 1});
-      row.push_back({"ratio", static_cast<double>(n) / (t.median_ms * 1e-3) / bound, 3});
-      row.push_back({"heap_growth", growth});
-      emit(row);
-    }
+  for (const int th : o.threads) {  // no scan algorithm: a step has no time axis (recurrent.hpp)
+    set_num_threads(th);
+    InferenceState state(m.config, 1);
+    StepActivations acts;
+    std::vector<std::int32_t> one(1);
+    const auto decode = [&] {
+      state.reset();
+      for (const std::int32_t id : ids) {
+        one[0] = id;
+        lm_step(m, one, state, acts);
+      }
+    };
+    decode();  // buffers reach their size here
+    const std::int64_t before = heap::current_bytes();
+    heap::reset_peak();
+    decode();
+    const std::int64_t growth = heap::peak_bytes() - before;
+    const bench::Timing t = bench::time_ms(o.reps, decode);
+    const double weight_bytes = static_cast<double>(m.config.parameter_count()) * sizeof(float);
+    const double bound = read_bandwidth_gbs(o.reps) * 1e9 / weight_bytes;
+    auto row = model_row("tg128", std::nullopt, th);
+    add_tok_s(row, static_cast<double>(n), t);
+    row.push_back({"bound_tok_s", bound, 1});
+    row.push_back({"ratio", static_cast<double>(n) / (t.median_ms * 1e-3) / bound, 3});
+    row.push_back({"heap_growth", growth});
+    emit(row);
+  }
 }
 
 const bench::BenchRegistration pp_reg({"pp512", "prefill 512 tokens (last-token logits), tok/s and ratio to the sgemm bound",

@@ -98,11 +98,11 @@ std::vector<ScanAlgorithm> model_scans(const bench::Options& opt) {
   return opt.scans.empty() ? std::vector<ScanAlgorithm>{kDefaultScan} : opt.scans;
 }
 
-bench::Row model_row(const std::string& test, ScanAlgorithm scan, int threads) {
-  return {{"test", test},
-          {"model", g_flags.model_dir.empty() ? g_flags.shape : g_flags.model_dir},
-          {"scan", std::string(scan_algorithm_name(scan))},
-          {"threads", std::int64_t{threads}}};
+bench::Row model_row(const std::string& test, std::optional<ScanAlgorithm> scan, int threads) {
+  bench::Row row{{"test", test}, {"model", g_flags.model_dir.empty() ? g_flags.shape : g_flags.model_dir}};
+  if (scan) row.push_back({"scan", std::string(scan_algorithm_name(*scan))});
+  row.push_back({"threads", std::int64_t{threads}});
+  return row;
 }
 
 void add_tok_s(bench::Row& row, double tokens, const bench::Timing& t) {

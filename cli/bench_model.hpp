@@ -3,6 +3,8 @@
 // (sgemm GFLOP/s, memory read bandwidth), measured in the same run at the same thread count, and their rows.
 #pragma once
 
+#include <optional>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -31,7 +33,7 @@ inline void load_bench_model() { (void)bench_model(); }
 [[nodiscard]] std::vector<ScanAlgorithm> model_scans(const bench::Options& opt);
 
 // {test, model, scan, threads}, the fields every model row starts with.
-[[nodiscard]] bench::Row model_row(const std::string& test, ScanAlgorithm scan, int threads);
+[[nodiscard]] bench::Row model_row(const std::string& test, std::optional<ScanAlgorithm> scan, int threads);
 
 // tok/s of `tokens` per call from a Timing: the median, and the spread (slowest and fastest call).
 void add_tok_s(bench::Row& row, double tokens, const bench::Timing& t);

@@ -128,7 +128,8 @@ void run_generate(GenerateArgs a) {
                            static_cast<double>(c.n_layer * c.d_inner * (c.d_conv + c.d_state) + 2 * c.padded_vocab()),
                        cat(batch, " prompts: their recurrent states and logits"));
   InferenceState state(c, batch);
-  Activations acts;
+  Activations acts;    // the prefill's
+  StepActivations step;  // the decode steps'
   std::vector<std::vector<float>> last_logits(batch);
   std::int64_t prefill_tokens = 0;
   for (std::int64_t b = 0; b < batch; ++b) {
@@ -186,10 +187,10 @@ void run_generate(GenerateArgs a) {
         any = any || !done[b];
       }
       if (!any) break;
-      lm_step(model, next, state, acts, scan);  // finished rows step too (their output is ignored)
+      lm_step(model, next, state, step);  // finished rows step too (their output is ignored)
       ++decode_steps;
       for (std::int64_t b = 0; b < batch; ++b)
-        if (!done[b]) last_logits[b].assign(acts.logits.begin() + b * V, acts.logits.begin() + (b + 1) * V);
+        if (!done[b]) last_logits[b].assign(step.logits.begin() + b * V, step.logits.begin() + (b + 1) * V);
     }
   } catch (const Error& e) {
     if (!random_seed) throw;

@@ -40,8 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     lm_forward(m, ids, 1, 3, acts, {.last_logits_only = true}, &state);
     TM_FUZZ_CHECK(static_cast<std::int64_t>(acts.logits.size()) == c.padded_vocab());
     const std::int32_t next[] = {V - 1};
-    lm_step(m, next, state, acts);
-    TM_FUZZ_CHECK(static_cast<std::int64_t>(acts.logits.size()) == c.padded_vocab());
+    StepActivations step;
+    lm_step(m, next, state, step);
+    TM_FUZZ_CHECK(static_cast<std::int64_t>(step.logits.size()) == c.padded_vocab());
   } catch (const Error& e) {
     TM_FUZZ_CHECK(std::string_view(e.what()).find('\n') == std::string_view::npos);
   }

@@ -123,16 +123,21 @@ std::vector<std::int64_t> greedy(const Model& m, const std::vector<std::int32_t>
   const std::int64_t V = m.config.padded_vocab();
   InferenceState state(m.config, B);
   Activations acts;
+  StepActivations step;
   lm_forward(m, prompt, B, P, acts, {.last_logits_only = true}, &state);
+  const float* logits = acts.logits.data();  // then each step's
   std::vector<std::int64_t> out(static_cast<std::size_t>(B * G));
   std::vector<std::int32_t> next(static_cast<std::size_t>(B));
   for (std::int64_t g = 0; g < G; ++g) {
     for (std::int64_t b = 0; b < B; ++b) {
-      const float* row = acts.logits.data() + b * V;
+      const float* row = logits + b * V;
       next[b] = static_cast<std::int32_t>(std::max_element(row, row + V) - row);  // first maximum: lowest id
       out[b * G + g] = next[b];
     }
-    if (g + 1 < G) lm_step(m, next, state, acts);
+    if (g + 1 < G) {
+      lm_step(m, next, state, step);
+      logits = step.logits.data();
+    }
   }
   return out;
 }

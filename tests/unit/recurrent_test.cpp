@@ -90,7 +90,8 @@ TEST(Recurrent, ResetAndCopy) {
   const std::vector<std::int32_t> ids = {1, 2, 3};
   lm_forward(m, ids, 1, 3, acts, {}, &a);
   InferenceState snapshot = a;  // a copy is a snapshot
-  lm_step(m, std::vector<std::int32_t>{4}, a, acts);
+  StepActivations step;
+  lm_step(m, std::vector<std::int32_t>{4}, a, step);
   EXPECT_NE(snapshot.ssm[0], a.ssm[0]);
   a = snapshot;
   EXPECT_EQ(snapshot.ssm[0], a.ssm[0]);

@@ -1,7 +1,10 @@
-// The one place threads come from. Kernels split work with parallel_for over contiguous index ranges; the
-// backend is OpenMP (sharing its pool with OpenBLAS's OpenMP build) or, for ThreadSanitizer builds, std::thread.
+// The one place threads come from. Kernels split work with parallel_for over contiguous index ranges; a chain of
+// dependent steps too short for a parallel_for each (a decode step) runs as one parallel_team with barriers.
+// The backend is OpenMP (sharing its pool with OpenBLAS's OpenMP build) or, for ThreadSanitizer builds,
+// std::thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -12,20 +15,24 @@ namespace tinymamba {
 void set_num_threads(int n);
 [[nodiscard]] int num_threads();
 
-// A non-owning reference to a callable (like std::function_ref): passing a lambda to parallel_for costs no
-// heap allocation, so kernels called once per generated token allocate nothing.
-class RangeFn {
+// A non-owning reference to a callable (like C++26's std::function_ref): passing a lambda to parallel_for or
+// parallel_team costs no heap allocation, so kernels called once per generated token allocate nothing.
+template <class Signature>
+class FunctionRef;
+template <class R, class... Args>
+class FunctionRef<R(Args...)> {
  public:
-  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, RangeFn>>>
-  RangeFn(F&& f) noexcept  // NOLINT: implicit on purpose, like std::function
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, FunctionRef>>>
+  FunctionRef(F&& f) noexcept  // NOLINT: implicit on purpose, like std::function
       : obj_(const_cast<void*>(static_cast<const void*>(&f))),
-        call_([](void* o, std::int64_t b, std::int64_t e, int t) { (*static_cast<std::remove_reference_t<F>*>(o))(b, e, t); }) {}
-  void operator()(std::int64_t begin, std::int64_t end, int thread) const { call_(obj_, begin, end, thread); }
+        call_([](void* o, Args... a) -> R { return (*static_cast<std::remove_reference_t<F>*>(o))(a...); }) {}
+  R operator()(Args... a) const { return call_(obj_, a...); }
 
  private:
   void* obj_;
-  void (*call_)(void*, std::int64_t, std::int64_t, int);
+  R (*call_)(void*, Args...);
 };
+using RangeFn = FunctionRef<void(std::int64_t begin, std::int64_t end, int thread)>;
 
 // Calls body(begin, end, thread) over a partition of [0, n) into at most num_threads() contiguous ranges,
 // one per thread, and waits for all of them. Ranges are split as evenly as possible; `thread` is in
@@ -34,6 +41,39 @@ class RangeFn {
 // `grain` is the least work worth a thread of its own: ranges are never shorter than it (except the only one),
 // so cheap elementwise loops over a single token's activations run inline instead of waking a thread.
 void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain = 1);
+
+// What the threads of one parallel_team share: the backend's barrier and the counters for_chunks claims from.
+struct TeamShared {
+  void* barrier = nullptr;
+  std::atomic<std::int64_t> claimed[3] = {};
+};
+
+// One thread's view of a running parallel_team.
+class Team {
+ public:
+  Team(int thread, int size, TeamShared* shared) : thread_(thread), size_(size), shared_(shared) {}
+  [[nodiscard]] int thread() const { return thread_; }  // in [0, size())
+  [[nodiscard]] int size() const { return size_; }
+  // This thread's contiguous share [begin, end) of [0, n): the split parallel_for makes.
+  [[nodiscard]] std::pair<std::int64_t, std::int64_t> share(std::int64_t n) const {
+    return {n * thread_ / size_, n * (thread_ + 1) / size_};
+  }
+  // Waits until every thread of the team has arrived; what each wrote before is then visible to all.
+  void barrier() const;
+  // Calls fn(begin, end) for chunks [begin, end) of [0, n), `chunk` long, that the threads claim in turn until
+  // none are left: a thread that runs slower (a busier core, less memory bandwidth at the moment) takes fewer.
+  // Every thread of the team must call it, in the same order, with a barrier between two calls.
+  void for_chunks(std::int64_t n, std::int64_t chunk, FunctionRef<void(std::int64_t, std::int64_t)> fn) const;
+
+ private:
+  int thread_, size_;
+  TeamShared* shared_;
+  mutable int calls_ = 0;  // this thread's for_chunks calls so far: which counter the next one uses
+};
+
+// Runs body(team) on min(threads, num_threads()) threads at once and waits for all of them. Inside, parallel_for
+// runs inline (a thread of a team is already one of the threads there are).
+void parallel_team(int threads, FunctionRef<void(const Team&)> body);
 
 // A grain for items that each cost `work_per_item` elementary operations: enough items that a thread gets at
 // least ~16K operations (~5-10 µs), below which waking a thread costs more than it saves.

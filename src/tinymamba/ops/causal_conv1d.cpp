@@ -88,4 +88,16 @@ void causal_conv1d_final_state(float* new_state, const float* x, std::int64_t ld
         new_state[(b * C + c) * K + k] = input_at(x, ldx, state, s, b, s.len - K + k, c);
 }
 
+void causal_conv1d_step(float* out, float* state, const float* x, const float* w, const float* bias, std::int64_t K,
+                        std::int64_t c0, std::int64_t c1) {
+  for (std::int64_t c = c0; c < c1; ++c) {
+    float* st = state + c * K;
+    for (std::int64_t k = 0; k + 1 < K; ++k) st[k] = st[k + 1];
+    st[K - 1] = x[c];
+    float acc = bias ? bias[c] : 0.0f;
+    for (std::int64_t k = 0; k < K; ++k) acc += w[c * K + k] * st[k];
+    out[c] = acc;
+  }
+}
+
 }  // namespace tinymamba

@@ -28,4 +28,10 @@ void causal_conv1d_backward(float* dx, std::int64_t lddx, float* dw, float* dbia
 void causal_conv1d_final_state(float* new_state, const float* x, std::int64_t ldx, const float* state,
                                const Conv1dShape& s);
 
+// One token of one sequence for channels [c0, c1) (the official `causal_conv1d_update`, what `Mamba.step` runs):
+// each channel's state (c, K) shifts one place towards the oldest and takes x[c] as its newest entry, then
+// out[c] = bias[c] + Σ_k w[c, k] · state[c, k]. x, out: (c).
+void causal_conv1d_step(float* out, float* state, const float* x, const float* w, const float* bias, std::int64_t K,
+                        std::int64_t c0, std::int64_t c1);
+
 }  // namespace tinymamba

@@ -20,6 +20,11 @@ struct ConstMat {
 void linear_forward(Mat y, ConstMat x, const float* W, const float* bias, std::int64_t T, std::int64_t in,
                     std::int64_t out);
 
+// y[:, o0:o1] += x (T, in) · W[o0:o1, :]ᵀ on the calling thread, each of those rows of W read from memory once
+// for all T tokens: the product for a few tokens (a decode step), whose rows a parallel_team splits.
+void linear_rows_accumulate(Mat y, ConstMat x, const float* W, std::int64_t T, std::int64_t in, std::int64_t o0,
+                            std::int64_t o1);
+
 // dx (T, in) = dy · W (written, or accumulated when accumulate_dx); dW (out, in) += dyᵀ · x;
 // dbias (out) += Σ_t dy (when dbias is not null). dx.data may be null (no input gradient needed).
 void linear_backward(Mat dx, float* dW, float* dbias, ConstMat dy, ConstMat x, const float* W, std::int64_t T,

@@ -19,7 +19,7 @@ int num_threads() { return omp_get_max_threads(); }
 
 void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain) {
   const int nt = static_cast<int>(std::min<std::int64_t>(num_threads(), (n + grain - 1) / std::max<std::int64_t>(grain, 1)));
-  if (nt <= 1) {
+  if (nt <= 1 || omp_in_parallel()) {
     if (n > 0) body(0, n, 0);
     return;
   }
@@ -29,6 +29,36 @@ void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain) {
     const std::int64_t begin = n * t / nt, end = n * (t + 1) / nt;
     if (begin < end) body(begin, end, t);
   }
+}
+
+// An orphaned barrier: it binds to the parallel region parallel_team opened.
+void Team::barrier() const {
+  if (size_ > 1) {
+#pragma omp barrier
+  }
+}
+
+// Call k claims from counter k mod 3. Thread 0 zeroes the counter call k + 1 will use: its last use was call
+// k − 2, and at least one barrier separates that from call k (so every thread is done with it) and call k from
+// call k + 1 (so the zero is visible there).
+void Team::for_chunks(std::int64_t n, std::int64_t chunk, FunctionRef<void(std::int64_t, std::int64_t)> fn) const {
+  const int k = calls_++;
+  if (thread_ == 0) shared_->claimed[(k + 1) % 3].store(0, std::memory_order_relaxed);
+  std::atomic<std::int64_t>& next = shared_->claimed[k % 3];
+  for (std::int64_t begin; (begin = next.fetch_add(chunk, std::memory_order_relaxed)) < n;)
+    fn(begin, std::min(n, begin + chunk));
+}
+
+void parallel_team(int threads, FunctionRef<void(const Team&)> body) {
+  const int nt = std::max(1, std::min(threads, num_threads()));
+  if (nt == 1 || omp_in_parallel()) {
+    TeamShared shared;
+    body(Team(0, 1, &shared));
+    return;
+  }
+  TeamShared shared;
+#pragma omp parallel num_threads(nt)
+  body(Team(omp_get_thread_num(), omp_get_num_threads(), &shared));
 }
 
 }  // namespace tinymamba

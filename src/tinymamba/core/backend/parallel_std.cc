@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <barrier>
 #include <thread>
 #include <vector>
 
@@ -12,6 +13,7 @@
 namespace tinymamba {
 namespace {
 int g_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+thread_local bool t_in_team = false;  // this thread runs a parallel_team's body
 }
 
 void set_num_threads(int n) {
@@ -24,13 +26,49 @@ int num_threads() { return g_threads; }
 
 void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain) {
   const int nt = static_cast<int>(std::min<std::int64_t>(g_threads, (n + grain - 1) / std::max<std::int64_t>(grain, 1)));
-  if (nt <= 1) {
+  if (nt <= 1 || t_in_team) {
     if (n > 0) body(0, n, 0);
     return;
   }
   std::vector<std::thread> workers;
   for (int t = 1; t < nt; ++t) workers.emplace_back([&, t] { body(n * t / nt, n * (t + 1) / nt, t); });
   body(0, n / nt, 0);
+  for (auto& w : workers) w.join();
+}
+
+void Team::barrier() const {
+  if (size_ > 1) static_cast<std::barrier<>*>(shared_->barrier)->arrive_and_wait();
+}
+
+// Call k claims from counter k mod 3. Thread 0 zeroes the counter call k + 1 will use: its last use was call
+// k − 2, and at least one barrier separates that from call k (so every thread is done with it) and call k from
+// call k + 1 (so the zero is visible there).
+void Team::for_chunks(std::int64_t n, std::int64_t chunk, FunctionRef<void(std::int64_t, std::int64_t)> fn) const {
+  const int k = calls_++;
+  if (thread_ == 0) shared_->claimed[(k + 1) % 3].store(0, std::memory_order_relaxed);
+  std::atomic<std::int64_t>& next = shared_->claimed[k % 3];
+  for (std::int64_t begin; (begin = next.fetch_add(chunk, std::memory_order_relaxed)) < n;)
+    fn(begin, std::min(n, begin + chunk));
+}
+
+void parallel_team(int threads, FunctionRef<void(const Team&)> body) {
+  const int nt = std::max(1, std::min(threads, g_threads));
+  if (nt == 1 || t_in_team) {
+    TeamShared shared;
+    body(Team(0, 1, &shared));
+    return;
+  }
+  std::barrier<> sync(nt);
+  TeamShared shared;
+  shared.barrier = &sync;
+  const auto member = [&](int t) {
+    t_in_team = true;
+    body(Team(t, nt, &shared));
+    t_in_team = false;
+  };
+  std::vector<std::thread> workers;
+  for (int t = 1; t < nt; ++t) workers.emplace_back(member, t);
+  member(0);
   for (auto& w : workers) w.join();
 }
 

@@ -1,0 +1,49 @@
+#include "tinymamba/ops/scan_step.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "tinymamba/core/lanes.hpp"
+#include "tinymamba/core/vmath.hpp"
+#include "tinymamba/ops/selective_scan.hpp"
+
+namespace tinymamba {
+namespace {
+constexpr std::int64_t kChannelBlock = 64;  // channels whose δ and gate are computed together, vectorized
+}
+
+// Per block of channels: δ and silu(z) for the whole block (vectorized over channels), then per channel the
+// n states (vectorized over n: exp(δ·A) for all n, the update, and ⟨h, C⟩ in 16-lane pieces).
+void selective_scan_step(const ScanStep& s, std::int64_t e0, std::int64_t e1) {
+  const std::int64_t N = s.d_state, N16 = N / kLanes * kLanes;
+  std::array<float, kMaxScanState> decay;
+  std::array<float, kChannelBlock> dt, gate;
+  for (std::int64_t b0 = e0; b0 < e1; b0 += kChannelBlock) {
+    const std::int64_t nb = std::min(kChannelBlock, e1 - b0);
+    for (std::int64_t j = 0; j < nb; ++j) {
+      dt[j] = vmath::softplus(s.delta[b0 + j] + s.delta_bias[b0 + j]);
+      gate[j] = vmath::silu(s.z[b0 + j]);
+    }
+    for (std::int64_t j = 0; j < nb; ++j) {
+      const std::int64_t e = b0 + j;
+      const float u = s.u[e], d = dt[j];
+      const float* A_log = s.A_log + e * N;
+      float* h = s.h + e * N;
+      for (std::int64_t n = 0; n < N; ++n) decay[n] = vmath::exp(-d * vmath::exp(A_log[n]));
+      Lanes y16 = {};
+      for (std::int64_t n = 0; n < N16; n += kLanes) {  // h ← exp(δA)·h + δ·B·u ;  y += h·C
+        const Lanes hn = load_lanes(decay.data() + n) * load_lanes(h + n) + d * load_lanes(s.B + n) * u;
+        store_lanes(h + n, hn);
+        y16 += hn * load_lanes(s.C + n);
+      }
+      float y = sum_lanes(y16);
+      for (std::int64_t n = N16; n < N; ++n) {
+        h[n] = decay[n] * h[n] + d * s.B[n] * u;
+        y += h[n] * s.C[n];
+      }
+      s.out[e] = (y + s.D[e] * u) * gate[j];
+    }
+  }
+}
+
+}  // namespace tinymamba
