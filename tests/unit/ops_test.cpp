@@ -126,6 +126,22 @@ TEST(Ops, CausalConv1dStateContinuesTheSequence) {
   }
 }
 
+// The decode step's conv over one token, in two channel ranges as two threads would run it, equals the
+// sequence conv continuing from the same state, and leaves the state causal_conv1d_final_state computes. Both
+// are the same K products in the same order: bitwise equal.
+TEST(Ops, CausalConv1dStepEqualsTheForwardOverOneToken) {
+  const std::int64_t C = 9, K = 4;
+  const auto x = random_vector<float>(C, 15), w = random_vector<float>(C * K, 16), b = random_vector<float>(C, 17);
+  const auto state0 = random_vector<float>(C * K, 18);
+  std::vector<float> want(C), want_state(C * K), got(C), state = state0;
+  causal_conv1d_forward(want.data(), x.data(), C, w.data(), b.data(), state0.data(), {1, 1, C, K});
+  causal_conv1d_final_state(want_state.data(), x.data(), C, state0.data(), {1, 1, C, K});
+  causal_conv1d_step(got.data(), state.data(), x.data(), w.data(), b.data(), K, 0, 4);
+  causal_conv1d_step(got.data(), state.data(), x.data(), w.data(), b.data(), K, 4, C);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(state, want_state);
+}
+
 TEST_P(OpsBySize, SiluForwardAndBackward) {
   const std::int64_t n = GetParam() * 3;
   auto x = to_double(to_float(random_vector<double>(n, 15, -8, 8)));

@@ -37,6 +37,7 @@
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/ops/ref/reference_ops.hpp"
 #include "tinymamba/ops/scan_algorithms.hpp"
+#include "tinymamba/ops/scan_step.hpp"
 #include "tinymamba/ops/selective_scan.hpp"
 
 namespace tinymamba {
@@ -359,6 +360,47 @@ void check_case(const Options& o) {
                                   << ", max Σ|terms| " << max_terms << ", sequential's error " << witness[name]
                                   << "); worst index " << e.worst << ": got " << got[e.worst] << ", want "
                                   << want[e.worst];
+    }
+  }
+}
+
+// The decode step (selective_scan_step) is one time step of the same recurrence from a state: held to the rule
+// above against the oracle, with the sequential scan's error on the same one-token case as the witness. n = 16
+// and n = 5, 37 take its two paths (whole 16-lane pieces, and a remainder); the channels are split in two
+// ranges as two threads run them. The step takes A_log, so the case's A is made −exp of a float A_log.
+TEST(ScanStep, OneTokenMatchesTheOracle) {
+  std::uint32_t seed = 700;
+  for (const std::int64_t N : {16, 5, 37}) {
+    Problem p({.batch = 1, .len = 1, .d_inner = 70, .d_state = N, .initial_state = true, .seed = seed++});
+    SCOPED_TRACE(describe(p.o));
+    std::vector<float> A_log(p.A.size());
+    for (std::size_t i = 0; i < A_log.size(); ++i) {
+      A_log[i] = std::log(static_cast<float>(-p.A[i]));
+      p.A[i] = static_cast<float>(-std::exp(static_cast<double>(A_log[i])));
+    }
+    const Result ref = oracle_forward(p), mag = oracle_forward<true>(p);
+    FloatRun seq(p);
+    seq.forward(ScanAlgorithm::sequential, p);
+
+    auto flat = [](const Vec& v) { return std::vector<float>(v.begin(), v.end()); };
+    const std::vector<float> u = flat(p.u), delta = flat(p.delta), B = flat(p.B), C = flat(p.C), z = flat(p.z),
+                             D = flat(p.D), bias = flat(p.bias);
+    std::vector<float> h = flat(p.h0), out(static_cast<std::size_t>(p.o.d_inner));
+    const ScanStep step{.u = u.data(), .delta = delta.data(), .B = B.data(), .C = C.data(), .z = z.data(),
+                        .A_log = A_log.data(), .D = D.data(), .delta_bias = bias.data(), .h = h.data(),
+                        .out = out.data(), .d_state = N};
+    selective_scan_step(step, 0, 33);
+    selective_scan_step(step, 33, p.o.d_inner);
+
+    const std::vector<std::pair<std::string, std::pair<std::vector<float>, std::vector<float>>>> checks = {
+        {"out", {out, seq.out}}, {"last_state", {h, seq.last}}};
+    for (const auto& [name, got_seq] : checks) {
+      const Vec& want = oracle_tensor(ref, name);
+      double max_terms = 0;
+      for (double v : oracle_tensor(mag, name)) max_terms = std::max(max_terms, v);
+      const double bound = std::max({kWitness * compare(got_seq.second, want).max_err, kRoundings * max_terms, kUnderflow});
+      const Err e = compare(got_seq.first, want);
+      EXPECT_LE(e.max_err, bound) << name << ": worst index " << e.worst;
     }
   }
 }
