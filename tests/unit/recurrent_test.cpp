@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fd.hpp"
+#include "tinymamba/core/parallel.hpp"
 #include "tinymamba/model/init.hpp"
 
 namespace tinymamba {
@@ -41,6 +42,40 @@ TEST(Recurrent, StepByStepAndPrefillPlusStepEqualTheParallelForward) {
     EXPECT_LE(test::max_rel_error(logits, parallel), kTol) << "prefill " << prefill;
     EXPECT_EQ(state.tokens_seen, L);
   }
+}
+
+// A model big enough (17 MB of weights) that a step runs as a team of threads: with 1, 2 and 3 threads the step
+// gives bitwise the same logits and state (every output is computed whole by one thread, in the same order,
+// whichever thread claims it), and matches the parallel forward.
+TEST(Recurrent, StepOnSeveralThreadsIsDeterministicAndEqualsTheParallelForward) {
+  Config c;
+  c.d_model = 64;
+  c.n_layer = 2;
+  c.vocab_size = 65000;  // the embedding makes the weights 16.6 MB: over the one-thread threshold
+  c.d_state = 16;
+  c.resolve("test");
+  Model m(c);
+  init_parameters(m, 12);
+  ASSERT_GE(m.params.size() * sizeof(float), 16e6);
+  const std::int64_t B = 2, L = 4;
+  std::vector<std::int32_t> ids(B * L);
+  for (std::int64_t i = 0; i < B * L; ++i) ids[i] = static_cast<std::int32_t>((i * 7919 + 3) % c.vocab_size);
+  Activations acts;
+  lm_forward(m, ids, B, L, acts, {});
+  const std::vector<float> parallel(acts.logits.begin(), acts.logits.end());
+  const int saved = num_threads();
+  std::vector<std::vector<float>> runs;
+  for (const int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    InferenceState state(m.config, B);
+    const Buffer<float> logits = lm_forward_recurrent(m, ids, B, L, 1, state);
+    EXPECT_LE(test::max_rel_error(logits, parallel), kTol) << threads << " threads";
+    runs.emplace_back(logits.begin(), logits.end());
+    runs.back().insert(runs.back().end(), state.ssm[1].begin(), state.ssm[1].end());
+  }
+  set_num_threads(saved);
+  EXPECT_EQ(runs[1], runs[0]);
+  EXPECT_EQ(runs[2], runs[0]);
 }
 
 TEST(Recurrent, ChunkedPrefillCarriesTheState) {
