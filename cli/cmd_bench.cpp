@@ -181,8 +181,8 @@ const Registration reg(60, [](CLI::App& app) {
   std::string names;
   for (auto a : all_scan_algorithms()) names += (names.empty() ? "" : ",") + std::string(scan_algorithm_name(a));
   cmd->add_option("--scan", f.scans, "Comma list of selective-scan algorithms (" + names + "); the scan test "
-                                     "times each against the sequential baseline (default: all), the model tests "
-                                     "run with each (default: " + std::string(scan_algorithm_name(kDefaultScan)) + ")");
+                                     "times each against the sequential baseline (default: all), pp512 and "
+                                     "train512 run with each (default: " + std::string(scan_algorithm_name(kDefaultScan)) + ")");
   cmd->add_flag("--json", f.json, "Print one JSON object per line instead of a table");
   for (const auto& t : bench::registry())
     if (t.add_flags) t.add_flags(*cmd);

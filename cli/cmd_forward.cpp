@@ -108,7 +108,7 @@ const Registration reg(20, [](CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--states", args->states,
                 "Also write state.layers.{i}.conv_state (b, d_inner, d_conv) and .ssm_state (b, d_inner, d_state)");
-  add_scan_flag(sub, args->scan);
+  add_scan_flag(sub, args->scan, "; for the parallel tokens (recurrent steps scan nothing)");
   add_threads_flag(sub, args->threads);
   sub->callback([args] { run_forward(*args); });
 });

@@ -252,7 +252,7 @@ const Registration reg(10, [](CLI::App& app) {
   sub->add_option("--eos", a->eos, "Stop at this token id (default: the tokenizer's <|endoftext|>)");
   sub->add_flag("--ignore-eos", a->ignore_eos, "Do not stop at the end-of-text token");
   sub->add_flag("--print-ids", a->print_ids, "Print the generated token ids instead of text");
-  add_scan_flag(sub, a->scan);
+  add_scan_flag(sub, a->scan, "; for the prompt's prefill, decode steps scan nothing");
   add_threads_flag(sub, a->threads);
   sub->callback([a] { run_generate(*a); });
 });

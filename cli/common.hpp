@@ -38,11 +38,12 @@ inline void check_fits_in_memory(double bytes, const std::string& what) {
 }
 
 // --scan ALG: which selective-scan algorithm runs (they compute the same function).
-inline void add_scan_flag(CLI::App* sub, std::string& scan) {
+// `applies_to`, when given, says which part of the command scans (recurrent steps never do).
+inline void add_scan_flag(CLI::App* sub, std::string& scan, const std::string& applies_to = "") {
   std::string names;
   for (auto a : all_scan_algorithms()) names += (names.empty() ? "" : "|") + std::string(scan_algorithm_name(a));
   sub->add_option("--scan", scan, "Selective-scan algorithm: " + names + " (default: " +
-                                      std::string(scan_algorithm_name(kDefaultScan)) + ")");
+                                      std::string(scan_algorithm_name(kDefaultScan)) + ")" + applies_to);
 }
 inline ScanAlgorithm scan_from_flag(const std::string& scan) {
   return scan.empty() ? kDefaultScan : parse_scan_algorithm(scan);

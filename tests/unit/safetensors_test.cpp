@@ -54,9 +54,11 @@ TEST(Safetensors, RoundTripEveryDtypeAndMetadata) {
   EXPECT_EQ(f.tensors.at("e.empty").shape, (Shape{0, 4}));
   // Alignment: every tensor starts at a multiple of its element size from the file start.
   const MappedFile mf(path);
-  for (const auto& [name, rt] : f.tensors)
-    if (!rt.bytes.empty())
+  for (const auto& [name, rt] : f.tensors) {
+    if (!rt.bytes.empty()) {
       EXPECT_EQ((rt.bytes.data() - mf.bytes().data()) % static_cast<std::ptrdiff_t>(dtype_size(rt.dtype)), 0) << name;
+    }
+  }
 }
 
 TEST(Safetensors, ReadsTheGoldenFiles) {
