@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <new>
 #include <vector>
 
@@ -23,5 +24,12 @@ struct AlignedAllocator {
 
 template <class T>
 using Buffer = std::vector<T, AlignedAllocator<T>>;
+
+// Gives b exactly n elements (zeroed) unless it already has n: activation buffers are sized on the first call
+// and then reused untouched, so a repeated forward or decode step allocates nothing.
+template <class T>
+void ensure_size(Buffer<T>& b, std::int64_t n) {
+  if (b.size() != static_cast<std::size_t>(n)) b.assign(static_cast<std::size_t>(n), T(0));
+}
 
 }  // namespace tinymamba

@@ -54,10 +54,6 @@ class Team {
   Team(int thread, int size, TeamShared* shared) : thread_(thread), size_(size), shared_(shared) {}
   [[nodiscard]] int thread() const { return thread_; }  // in [0, size())
   [[nodiscard]] int size() const { return size_; }
-  // This thread's contiguous share [begin, end) of [0, n): the split parallel_for makes.
-  [[nodiscard]] std::pair<std::int64_t, std::int64_t> share(std::int64_t n) const {
-    return {n * thread_ / size_, n * (thread_ + 1) / size_};
-  }
   // Waits until every thread of the team has arrived; what each wrote before is then visible to all.
   void barrier() const;
   // Calls fn(begin, end) for chunks [begin, end) of [0, n), `chunk` long, that the threads claim in turn until

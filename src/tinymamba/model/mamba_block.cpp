@@ -10,11 +10,6 @@
 
 namespace tinymamba {
 namespace {
-template <class T>
-void ensure(Buffer<T>& b, std::int64_t n) {
-  if (b.size() != static_cast<std::size_t>(n)) b.assign(static_cast<std::size_t>(n), T(0));
-}
-
 // The scan reads the mixer's activations in place: u, Δ (T, E); B, C are column slices of x_dbl (T, R + 2N);
 // z is the second half of xz (T, 2E).
 ScanInputs scan_inputs(const MixerActivations& acts, const LayerWeightsT<const float>& w, const Config& c,
@@ -29,25 +24,25 @@ ScanInputs scan_inputs(const MixerActivations& acts, const LayerWeightsT<const f
 
 void MixerActivations::resize(const Config& c, std::int64_t batch, std::int64_t len) {
   const std::int64_t T = batch * len, E = c.d_inner;
-  ensure(xz, T * 2 * E);
-  ensure(conv_out, T * E);
-  ensure(u, T * E);
-  ensure(x_dbl, T * (c.dt_rank + 2 * c.d_state));
-  ensure(delta, T * E);
-  ensure(A, E * c.d_state);
-  ensure(y, T * E);
+  ensure_size(xz, T * 2 * E);
+  ensure_size(conv_out, T * E);
+  ensure_size(u, T * E);
+  ensure_size(x_dbl, T * (c.dt_rank + 2 * c.d_state));
+  ensure_size(delta, T * E);
+  ensure_size(A, E * c.d_state);
+  ensure_size(y, T * E);
 }
 
 void MixerGradScratch::resize(const Config& c, std::int64_t batch, std::int64_t len) {
   const std::int64_t T = batch * len, E = c.d_inner;
-  ensure(dxz, T * 2 * E);
-  ensure(du, T * E);
-  ensure(ddelta, T * E);
-  ensure(dx_dbl, T * (c.dt_rank + 2 * c.d_state));
-  ensure(dy, T * E);
-  ensure(dA, E * c.d_state);
-  ensure(dD, E);
-  ensure(ddelta_bias, E);
+  ensure_size(dxz, T * 2 * E);
+  ensure_size(du, T * E);
+  ensure_size(ddelta, T * E);
+  ensure_size(dx_dbl, T * (c.dt_rank + 2 * c.d_state));
+  ensure_size(dy, T * E);
+  ensure_size(dA, E * c.d_state);
+  ensure_size(dD, E);
+  ensure_size(ddelta_bias, E);
 }
 
 void mixer_forward(float* out, const float* a, const LayerWeightsT<const float>& w, const Config& c,
@@ -62,7 +57,7 @@ void mixer_forward(float* out, const float* a, const LayerWeightsT<const float>&
   const Conv1dShape cs{batch, len, E, c.d_conv};
   causal_conv1d_forward(acts.conv_out.data(), acts.xz.data(), 2 * E, w.conv, w.conv_bias, conv_state, cs);
   if (conv_state) {  // the last K pre-conv inputs become the new conv state
-    ensure(acts.conv_state_scratch, batch * E * c.d_conv);
+    ensure_size(acts.conv_state_scratch, batch * E * c.d_conv);
     causal_conv1d_final_state(acts.conv_state_scratch.data(), acts.xz.data(), 2 * E, conv_state, cs);
     std::copy(acts.conv_state_scratch.begin(), acts.conv_state_scratch.end(), conv_state);
   }

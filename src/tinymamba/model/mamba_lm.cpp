@@ -9,13 +9,12 @@
 #include "tinymamba/ops/rmsnorm.hpp"
 
 namespace tinymamba {
-namespace {
 
-void ensure(Buffer<float>& b, std::int64_t n) {
-  if (b.size() != static_cast<std::size_t>(n)) b.assign(static_cast<std::size_t>(n), 0.0f);
+void check_token_ids(std::span<const std::int32_t> ids, std::int64_t vocab) {
+  for (std::size_t t = 0; t < ids.size(); ++t)
+    TM_CHECK(ids[t] >= 0 && ids[t] < vocab, "input ids: token id ", ids[t], " at position ", t,
+             " is outside the vocabulary [0, ", vocab, ")");
 }
-
-}  // namespace
 
 void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t len,
                 Activations& acts, const ForwardOptions& opt, InferenceState* state) {
@@ -23,9 +22,7 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
   const std::int64_t T = batch * len, d = c.d_model, V = c.padded_vocab(), nl = c.n_layer;
   TM_CHECK(batch >= 1 && len >= 1 && static_cast<std::int64_t>(ids.size()) == T, "input ids: expected ", batch, " x ",
            len, " ids, got ", ids.size());
-  for (std::int64_t t = 0; t < T; ++t)
-    TM_CHECK(ids[t] >= 0 && ids[t] < V, "input ids: token id ", ids[t], " at position ", t,
-             " is outside the vocabulary [0, ", V, ")");
+  check_token_ids(ids, V);
   TM_CHECK(!state || state->batch == batch, "inference state holds ", state ? state->batch : 0,
            " sequences, the input ", batch);
   const ConstWeights& w = m.weights();
@@ -41,8 +38,8 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
   acts.mixer_out.resize(keep ? static_cast<std::size_t>(nl) : 1);
   acts.mixer.resize(keep ? static_cast<std::size_t>(nl) : 1);
   for (auto* v : {&acts.hidden, &acts.normed, &acts.mixer_out})
-    for (auto& b : *v) ensure(b, T * d);
-  for (auto& b : acts.rstd) ensure(b, T);
+    for (auto& b : *v) ensure_size(b, T * d);
+  for (auto& b : acts.rstd) ensure_size(b, T);
 
   auto slot = [&](std::int64_t i) { return keep ? static_cast<std::size_t>(i) : static_cast<std::size_t>(i % 2); };
   embedding_forward(acts.hidden[0].data(), ids.data(), w.embedding, T, d);
@@ -62,10 +59,10 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
   float* normed_f = acts.normed[keep ? f : 0].data();
   rmsnorm_forward(normed_f, acts.rstd[keep ? f : 0].data(), acts.hidden[f].data(), w.norm_f, T, d, c.norm_eps);
   if (opt.last_logits_only) {  // logits (b, V) from each sequence's last row
-    ensure(acts.logits, batch * V);
+    ensure_size(acts.logits, batch * V);
     linear_forward({acts.logits.data(), V}, {normed_f + (len - 1) * d, len * d}, w.lm_head, nullptr, batch, d, V);
   } else {
-    ensure(acts.logits, T * V);
+    ensure_size(acts.logits, T * V);
     linear_forward({acts.logits.data(), V}, {normed_f, d}, w.lm_head, nullptr, T, d, V);
   }
   if (state) state->tokens_seen += len;
@@ -100,7 +97,7 @@ void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations&
   float* dlogits = acts.logits.data();
   cross_entropy_backward(dlogits, acts.logits.data(), targets.data(), T, V, scale);
   // lm_head: d(normed_f) (T, d) = dlogits · W_lm ; dW_lm += dlogitsᵀ · normed_f (the embedding's grad when tied)
-  for (auto* b : {&acts.dnormed, &acts.dh, &acts.dtmp}) ensure(*b, T * d);  // every use below writes (=) first
+  for (auto* b : {&acts.dnormed, &acts.dh, &acts.dtmp}) ensure_size(*b, T * d);  // every use below writes (=) first
   Buffer<float>& dnormed = acts.dnormed;
   Buffer<float>& dh = acts.dh;
   Buffer<float>& dtmp = acts.dtmp;

@@ -38,6 +38,9 @@ struct Activations {
   MixerGradScratch grad_scratch;
 };
 
+// Throws Error naming the first id outside [0, vocab) and its position.
+void check_token_ids(std::span<const std::int32_t> ids, std::int64_t vocab);
+
 // Runs the model over ids (b·l, row-major (b, l)); ids must be in [0, V) (Error otherwise).
 // With a state, each sequence continues from it and the state is updated (prefill / chunked prefill).
 void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch, std::int64_t len,

@@ -4,12 +4,12 @@
 
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
-#include "tinymamba/core/vmath.hpp"
 #include "tinymamba/ops/causal_conv1d.hpp"
 #include "tinymamba/ops/embedding.hpp"
 #include "tinymamba/ops/linear.hpp"
 #include "tinymamba/ops/rmsnorm.hpp"
 #include "tinymamba/ops/scan_step.hpp"
+#include "tinymamba/ops/silu.hpp"
 
 namespace tinymamba {
 namespace {
@@ -27,10 +27,6 @@ constexpr std::int64_t kChannelChunk = 256;  // channels: 2·256 rows of in_proj
 constexpr std::int64_t kXprojChunk = 16;     // rows of x_proj (R + 2n = 80 for mamba-130m: five chunks)
 constexpr std::int64_t kRowChunk = 128;      // rows of out_proj
 constexpr std::int64_t kVocabChunk = 1024;   // rows of lm_head
-
-void ensure(Buffer<float>& b, std::int64_t n) {
-  if (b.size() != static_cast<std::size_t>(n)) b.assign(static_cast<std::size_t>(n), 0.0f);
-}
 
 // y[:, o0:o1] = x (T, in) · W[o0:o1]ᵀ + bias[o0:o1] (bias may be null).
 void project_rows(Mat y, ConstMat x, const float* W, const float* bias, std::int64_t T, std::int64_t in,
@@ -54,7 +50,7 @@ void layer_step(const Team& team, const LayerWeightsT<const float>& w, const Con
     for (std::int64_t b = 0; b < T; ++b) {
       float* u = a.u.data() + b * E;
       causal_conv1d_step(u, conv_state + b * E * K, a.xz.data() + b * 2 * E, w.conv, w.conv_bias, K, e0, e1);
-      for (std::int64_t e = e0; e < e1; ++e) u[e] = vmath::silu(u[e]);
+      silu_forward(u + e0, u + e0, e1 - e0);  // inline: parallel_for inside a team does not fork
     }
   });
   team.barrier();  // x_proj reads all of u
@@ -94,20 +90,18 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
   const Config& c = m.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), d = c.d_model, E = c.d_inner, V = c.padded_vocab();
   TM_CHECK(T >= 1 && state.batch == T, "inference state holds ", state.batch, " sequences, the step ", T, " tokens");
-  for (std::int64_t t = 0; t < T; ++t)
-    TM_CHECK(ids[t] >= 0 && ids[t] < V, "input ids: token id ", ids[t], " at position ", t,
-             " is outside the vocabulary [0, ", V, ")");
+  check_token_ids(ids, V);
   const ConstWeights& w = m.weights();
   const int threads = static_cast<double>(m.params.size() * sizeof(float)) >= kMinBytesForTeam ? num_threads() : 1;
-  ensure(a.hidden, T * d);
-  ensure(a.normed, threads * T * d);
-  ensure(a.rstd, threads * T);
-  ensure(a.xz, T * 2 * E);
-  ensure(a.u, T * E);
-  ensure(a.x_dbl, T * (c.dt_rank + 2 * c.d_state));
-  ensure(a.delta, T * E);
-  ensure(a.y, T * E);
-  ensure(a.logits, T * V);
+  ensure_size(a.hidden, T * d);
+  ensure_size(a.normed, threads * T * d);
+  ensure_size(a.rstd, threads * T);
+  ensure_size(a.xz, T * 2 * E);
+  ensure_size(a.u, T * E);
+  ensure_size(a.x_dbl, T * (c.dt_rank + 2 * c.d_state));
+  ensure_size(a.delta, T * E);
+  ensure_size(a.y, T * E);
+  ensure_size(a.logits, T * V);
 
   embedding_forward(a.hidden.data(), ids.data(), w.embedding, T, d);
   parallel_team(threads, [&](const Team& team) {

@@ -27,13 +27,13 @@ void gemv_forward(Mat y, ConstMat x, const float* W, std::int64_t T, std::int64_
 
 }  // namespace
 
-// One row at a time, read from memory once for all T tokens (it stays in L1 for the later ones). Each dot
-// product keeps 16 partial sums in one Lanes vector — plain vector FMAs, no reassociation needed — and ends
-// with sum_lanes' shuffle tree: GCC's scalar horizontal sum of an array alone cost 12% of the decode's
-// bandwidth (0.77 → 0.87 of the read bound for the 130m shape's projections on two threads). A software
-// prefetch 2 KB ahead gained another ~6% there (0.74–0.77 → 0.79–0.81 in the same runs; 1 KB the same, 4 KB and
-// prefetching to L2 only less): the hardware prefetcher alone keeps too few lines in flight at a row's start. A single streamed row per thread lets the
-// hardware prefetcher run at full memory bandwidth; interleaving 4 or 8 rows measured 10–20% slower here.
+// One row at a time, read from memory once for all T tokens (it stays in L1 for the later ones); a single
+// streamed row per thread, as interleaving 2, 4 or 8 rows measured 10–20% slower here. Each dot product keeps
+// 16 partial sums in one Lanes vector — plain vector FMAs, no reassociation needed — and ends with sum_lanes'
+// shuffle tree: GCC's scalar horizontal sum of an array alone cost 12% of the decode's bandwidth (0.77 → 0.87
+// of the read bound for the 130m shape's projections on two threads). A software prefetch 2 KB ahead gained
+// another ~6% there (0.74–0.77 → 0.79–0.81 in the same runs; 1 KB the same, 4 KB and prefetching to L2 only
+// less): the hardware prefetcher alone keeps too few lines in flight at a row's start.
 void linear_rows_accumulate(Mat y, ConstMat x, const float* W, std::int64_t T, std::int64_t in, std::int64_t o0,
                             std::int64_t o1) {
   const std::int64_t body = in / kLanes * kLanes;
