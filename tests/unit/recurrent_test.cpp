@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fd.hpp"
+#include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/model/init.hpp"
 
@@ -116,6 +117,29 @@ TEST(Recurrent, ShortPrefillLeavesAZeroPaddedConvState) {
   // The last entry is the last token's x (the x half of in_proj's output).
   for (std::int64_t e = 0; e < c.d_inner; ++e)
     EXPECT_EQ(state.conv[1][e * c.d_conv + c.d_conv - 1], acts.mixer[0].xz[1 * 2 * c.d_inner + e]);
+}
+
+// A step checks what it is given before touching the state: one id per sequence of the state, ids in the
+// vocabulary; each a one-line Error, and the state is left as it was.
+TEST(Recurrent, StepRejectsBadIdsAndAMismatchedBatch) {
+  const Model m = random_model();
+  InferenceState state(m.config, 2);
+  StepActivations step;
+  const auto expect_error = [&](std::vector<std::int32_t> ids, const std::string& part) {
+    try {
+      lm_step(m, ids, state, step);
+      ADD_FAILURE() << "no error for " << part;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  };
+  expect_error({1}, "inference state holds 2 sequences, the step 1 tokens");
+  const auto V = static_cast<std::int32_t>(m.config.padded_vocab());
+  expect_error({1, V}, "token id " + std::to_string(V) + " at position 1 is outside");
+  expect_error({-1, 1}, "token id -1 at position 0 is outside");
+  EXPECT_EQ(state.tokens_seen, 0);
+  for (float v : state.ssm[0]) EXPECT_EQ(v, 0.0f);
 }
 
 TEST(Recurrent, ResetAndCopy) {
