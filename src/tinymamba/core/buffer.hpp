@@ -1,23 +1,27 @@
 // Buffer<T>: a std::vector whose storage is 64-byte aligned (a cache line, two AVX2 vectors), for weights,
-// activations and scratch that kernels stream through.
+// activations and scratch that kernels stream through. Large buffers (the weights above all) are also placed
+// on transparent huge pages where the kernel offers them (buffer.cpp).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 #include <vector>
 
 namespace tinymamba {
 
+// Storage for `bytes` bytes, 64-byte aligned; from kHugePageMinBytes up, 2 MiB aligned, rounded up to whole
+// 2 MiB pages and advised to the kernel as huge-page memory. free_aligned takes the same byte count back.
+[[nodiscard]] void* allocate_aligned(std::size_t bytes);
+void free_aligned(void* p, std::size_t bytes) noexcept;
+
 template <class T>
 struct AlignedAllocator {
   using value_type = T;
-  static constexpr std::align_val_t kAlign{64};
   AlignedAllocator() = default;
   template <class U>
   AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
-  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kAlign)); }
-  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kAlign); }
+  T* allocate(std::size_t n) { return static_cast<T*>(allocate_aligned(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { free_aligned(p, n * sizeof(T)); }
   template <class U>
   bool operator==(const AlignedAllocator<U>&) const noexcept { return true; }
 };
