@@ -48,23 +48,36 @@ struct BenchRegistration {
   explicit BenchRegistration(Test t) { registry().push_back(std::move(t)); }
 };
 
+// The median of xs (not empty): the middle value, or the mean of the two middle ones.
+[[nodiscard]] inline double median(std::vector<double> xs) {
+  std::sort(xs.begin(), xs.end());
+  const std::size_t n = xs.size();
+  return n % 2 ? xs[n / 2] : 0.5 * (xs[n / 2 - 1] + xs[n / 2]);
+}
+
 // Timing: one untimed warm-up call, then `reps` timed calls; the median, min and max in milliseconds.
+// `after_each` runs, untimed, after the warm-up and after every timed call: a machine bound sampled next to each
+// repetition of the measurement it bounds (bench_model.hpp).
 struct Timing {
   double median_ms, min_ms, max_ms;
 };
-template <class F>
-Timing time_ms(int reps, F&& fn) {
+template <class F, class G>
+Timing time_ms(int reps, F&& fn, G&& after_each) {
   fn();
+  after_each();
   std::vector<double> ms;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();
     fn();
     ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    after_each();
   }
-  std::sort(ms.begin(), ms.end());
-  const std::size_t n = ms.size();
-  const double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-  return {median, ms.front(), ms.back()};
+  const auto [lo, hi] = std::minmax_element(ms.begin(), ms.end());
+  return {median(ms), *lo, *hi};
+}
+template <class F>
+Timing time_ms(int reps, F&& fn) {
+  return time_ms(reps, fn, [] {});
 }
 
 // "1,2,4" → {1, 2, 4}, each in [lo, hi]; throws Error naming the flag on anything else.

@@ -1,5 +1,5 @@
-// Benchmark tests for inference, llama-bench style, each as tok/s and as a ratio to the machine bound measured
-// in the same run at the same thread count (bench_model.hpp):
+// Benchmark tests for inference, llama-bench style, each as tok/s and as a ratio to the machine bound sampled
+// after each timed repetition, at the same thread count (bench_model.hpp):
 //   pp512  prefill 512 tokens at batch 1, logits for the last token only (what generation needs, what
 //          llama-bench counts); bound = sgemm FLOP/s ÷ (2 · non-embedding parameters) FLOPs per token.
 //          peak_mb: the heap the prefill holds at its peak (activations; weights excluded).
@@ -30,13 +30,16 @@ void run_pp512(const bench::Options& o, const bench::Emit& emit) {
     for (const int th : o.threads) {
       set_num_threads(th);
       Activations acts;
+      SgemmProbe sgemm;  // allocated before the heap baseline: peak_mb is the model's alone
+      std::vector<double> gflops;
+      gflops.reserve(static_cast<std::size_t>(o.reps) + 1);
       const std::int64_t before = heap::current_bytes();
       heap::reset_peak();
-      const bench::Timing t = bench::time_ms(o.reps, [&] {
-        lm_forward(m, ids, 1, L, acts, {.scan = scan, .last_logits_only = true});
-      });
+      const bench::Timing t = bench::time_ms(
+          o.reps, [&] { lm_forward(m, ids, 1, L, acts, {.scan = scan, .last_logits_only = true}); },
+          [&] { gflops.push_back(sgemm.sample_gflops()); });
       const double peak_mb = static_cast<double>(heap::peak_bytes() - before) / 1e6;
-      const double bound = sgemm_gflops(o.reps) * 1e9 / (2.0 * static_cast<double>(non_embedding_parameters(m)));
+      const double bound = bench::median(gflops) * 1e9 / (2.0 * static_cast<double>(non_embedding_parameters(m)));
       auto row = model_row("pp512", scan, th);
       add_tok_s(row, L, t);
       row.push_back({"bound_tok_s", bound, 1});
@@ -67,9 +70,11 @@ void run_tg128(const bench::Options& o, const bench::Emit& emit) {
     heap::reset_peak();
     decode();
     const std::int64_t growth = heap::peak_bytes() - before;
-    const bench::Timing t = bench::time_ms(o.reps, decode);
+    ReadBandwidthProbe bandwidth;
+    std::vector<double> gbs;
+    const bench::Timing t = bench::time_ms(o.reps, decode, [&] { gbs.push_back(bandwidth.sample_gbs()); });
     const double weight_bytes = static_cast<double>(m.config.parameter_count()) * sizeof(float);
-    const double bound = read_bandwidth_gbs(o.reps) * 1e9 / weight_bytes;
+    const double bound = bench::median(gbs) * 1e9 / weight_bytes;
     auto row = model_row("tg128", std::nullopt, th);
     add_tok_s(row, static_cast<double>(n), t);
     row.push_back({"bound_tok_s", bound, 1});

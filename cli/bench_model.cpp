@@ -4,6 +4,7 @@
 
 #include <cblas.h>
 
+#include <chrono>
 #include <memory>
 
 #include "tinymamba/core/buffer.hpp"
@@ -63,29 +64,54 @@ const Model& bench_model() {
   return *model;
 }
 
-double sgemm_gflops(int reps) {
-  const std::int64_t n = 2048;
-  Buffer<float> a(n * n, 0.5f), b(n * n, 0.25f), c(n * n, 0.0f);
-  const bench::Timing t = bench::time_ms(reps, [&] {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+namespace {
+constexpr std::int64_t kSgemmSize = 2048;
+constexpr std::int64_t kBandwidthFloats = std::int64_t{128} << 20;  // 512 MiB: far beyond every cache
+constexpr std::int64_t kSumLanes = 16;  // independent partial sums: vector adds, no reassociation needed
+
+template <class Probe>
+double median_sample(int reps, Probe&& sample) {
+  (void)sample();  // warm-up: first touch, thread start
+  std::vector<double> xs;
+  for (int r = 0; r < reps; ++r) xs.push_back(sample());
+  return bench::median(xs);
+}
+}  // namespace
+
+SgemmProbe::SgemmProbe()
+    : a_(kSgemmSize * kSgemmSize, 0.5f), b_(kSgemmSize * kSgemmSize, 0.25f), c_(kSgemmSize * kSgemmSize, 0.0f) {}
+
+double SgemmProbe::sample_gflops() {
+  const std::int64_t n = kSgemmSize;
+  const auto t0 = std::chrono::steady_clock::now();
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a_.data(), n, b_.data(), n, 0.0f, c_.data(), n);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return 2.0 * n * n * n / s / 1e9;
+}
+
+ReadBandwidthProbe::ReadBandwidthProbe() : data_(static_cast<std::size_t>(kBandwidthFloats), 1.0f) {}
+
+double ReadBandwidthProbe::sample_gbs() {
+  partial_.assign(static_cast<std::size_t>(num_threads()), 0.0f);
+  const auto t0 = std::chrono::steady_clock::now();
+  parallel_for(kBandwidthFloats / kSumLanes, [&](std::int64_t i0, std::int64_t i1, int th) {
+    alignas(64) float acc[kSumLanes] = {};
+    for (std::int64_t i = i0; i < i1; ++i)
+      for (std::int64_t j = 0; j < kSumLanes; ++j) acc[j] += data_[i * kSumLanes + j];
+    for (const float a : acc) partial_[th] += a;  // kept, so the loads cannot be dropped
   });
-  return 2.0 * n * n * n / (t.median_ms * 1e-3) / 1e9;
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return static_cast<double>(kBandwidthFloats) * sizeof(float) / s / 1e9;
+}
+
+double sgemm_gflops(int reps) {
+  SgemmProbe probe;
+  return median_sample(reps, [&] { return probe.sample_gflops(); });
 }
 
 double read_bandwidth_gbs(int reps) {
-  constexpr std::int64_t kLanes = 16;  // independent partial sums: vector adds, no reassociation needed
-  const std::int64_t n = std::int64_t{128} << 20;  // 512 MiB of floats: far beyond every cache
-  Buffer<float> v(static_cast<std::size_t>(n), 1.0f);
-  std::vector<float> partial(static_cast<std::size_t>(num_threads()));
-  const bench::Timing t = bench::time_ms(reps, [&] {
-    parallel_for(n / kLanes, [&](std::int64_t i0, std::int64_t i1, int th) {
-      alignas(64) float acc[kLanes] = {};
-      for (std::int64_t i = i0; i < i1; ++i)
-        for (std::int64_t j = 0; j < kLanes; ++j) acc[j] += v[i * kLanes + j];
-      for (const float a : acc) partial[th] += a;  // kept, so the loads cannot be dropped
-    });
-  });
-  return static_cast<double>(n) * 4 / (t.median_ms * 1e-3) / 1e9;
+  ReadBandwidthProbe probe;
+  return median_sample(reps, [&] { return probe.sample_gbs(); });
 }
 
 std::vector<std::int32_t> bench_ids(std::int64_t n, std::int64_t vocab) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bench.hpp"
+#include "tinymamba/core/buffer.hpp"
 #include "tinymamba/model/model.hpp"
 
 namespace tinymamba::cli {
@@ -21,9 +22,32 @@ void add_model_flags(CLI::App& bench);
 [[nodiscard]] const Model& bench_model();
 inline void load_bench_model() { (void)bench_model(); }
 
-// OpenBLAS sgemm (2048³) GFLOP/s at the current thread count: the compute bound.
+// The machine bounds, at the current thread count. A test samples its bound after every repetition of what it
+// times (bench::time_ms's after_each) and divides by the median sample: this VM's memory bandwidth moves by a
+// third and more within a minute, and a bound measured once, seconds away from the timed repetitions, put the
+// same decode binary at ratios from 0.6 to 1.1 in back-to-back runs.
+// OpenBLAS sgemm (2048³) GFLOP/s: the compute bound.
+class SgemmProbe {
+ public:
+  SgemmProbe();
+  [[nodiscard]] double sample_gflops();  // one product
+
+ private:
+  Buffer<float> a_, b_, c_;
+};
+// Memory read bandwidth GB/s, a streaming sum over 512 MiB (on huge pages, like the weights: buffer.hpp): the
+// decode bound.
+class ReadBandwidthProbe {
+ public:
+  ReadBandwidthProbe();
+  [[nodiscard]] double sample_gbs();  // one pass
+
+ private:
+  Buffer<float> data_;
+  std::vector<float> partial_;
+};
+// The median of `reps` samples after a warm-up one (the `sgemm` and `membw` tests).
 [[nodiscard]] double sgemm_gflops(int reps);
-// Memory read bandwidth GB/s (a 512 MiB streaming sum) at the current thread count: the decode bound.
 [[nodiscard]] double read_bandwidth_gbs(int reps);
 
 // n token ids spread over the vocabulary (deterministic).
