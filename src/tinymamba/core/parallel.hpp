@@ -42,10 +42,17 @@ using RangeFn = FunctionRef<void(std::int64_t begin, std::int64_t end, int threa
 // so cheap elementwise loops over a single token's activations run inline instead of waking a thread.
 void parallel_for(std::int64_t n, RangeFn body, std::int64_t grain = 1);
 
-// What the threads of one parallel_team share: the backend's barrier and the counters for_chunks claims from.
+// The most threads a parallel_team runs on (more are not used): each has a slot in TeamShared.
+inline constexpr int kMaxTeamSize = 64;
+
+// What the threads of one parallel_team share: the backend's barrier and, per thread, the part of the current
+// for_chunks range it has not claimed yet (Team::for_chunks, team.cpp), each slot on a cache line of its own.
 struct TeamShared {
   void* barrier = nullptr;
-  std::atomic<std::int64_t> claimed[3] = {};
+  struct alignas(64) Slot {
+    std::atomic<std::uint64_t> left{0};
+  };
+  Slot slots[kMaxTeamSize];
 };
 
 // One thread's view of a running parallel_team.
@@ -56,18 +63,20 @@ class Team {
   [[nodiscard]] int size() const { return size_; }
   // Waits until every thread of the team has arrived; what each wrote before is then visible to all.
   void barrier() const;
-  // Calls fn(begin, end) for chunks [begin, end) of [0, n), `chunk` long, that the threads claim in turn until
-  // none are left: a thread that runs slower (a busier core, less memory bandwidth at the moment) takes fewer.
+  // Calls fn(begin, end) for chunks [begin, end) of [0, n), at most `chunk` long, until none are left. Each
+  // thread starts on its own contiguous share of [0, n) and takes chunks from its front, so what it streams is
+  // one run of memory; a thread done with its share takes chunks from the back of another's: a thread that runs
+  // slower (a busier core, less memory bandwidth at the moment) ends up with less. n < 2^28.
   // Every thread of the team must call it, in the same order, with a barrier between two calls.
   void for_chunks(std::int64_t n, std::int64_t chunk, FunctionRef<void(std::int64_t, std::int64_t)> fn) const;
 
  private:
   int thread_, size_;
   TeamShared* shared_;
-  mutable int calls_ = 0;  // this thread's for_chunks calls so far: which counter the next one uses
+  mutable int calls_ = 0;  // this thread's for_chunks calls so far: tags the slots of the current call
 };
 
-// Runs body(team) on min(threads, num_threads()) threads at once and waits for all of them. Inside, parallel_for
+// Runs body(team) on min(threads, num_threads(), kMaxTeamSize) threads at once and waits for all of them. Inside, parallel_for
 // runs inline (a thread of a team is already one of the threads there are).
 void parallel_team(int threads, FunctionRef<void(const Team&)> body);
 

@@ -18,11 +18,12 @@ namespace {
 // than a second thread saves: the step runs on one thread.
 constexpr double kMinBytesForTeam = 16e6;
 
-// Work is handed out in chunks that threads claim in turn (Team::for_chunks), not in fixed halves: one of this
-// VM's two cores often streams memory 15–20% slower than the other, and with fixed halves the faster one waited
-// at every barrier. A chunk is 0.6–1.5 MB of in_proj, out_proj or lm_head: every new chunk restarts the
-// prefetcher's stream, and chunks a quarter that size streamed 7% slower than fixed halves (0.81 vs 0.87 of the
-// read bound for the projections alone), these as fast as the halves (0.86).
+// Work is handed out in chunks (Team::for_chunks): each thread streams its own half, a chunk at a time, and the
+// one done first takes chunks from the back of the other's: one of this VM's two cores often streams memory
+// 15–20% slower than the other, and with fixed halves the faster one waited at every barrier. A chunk is 0.2–1.5
+// MB of in_proj, out_proj or lm_head. When chunks came from one shared counter (every new chunk restarting the
+// prefetcher's stream), chunks a quarter this size streamed 7% slower than fixed halves, and the faster core
+// still waited 9% of the step after in_proj; with stealing, quarter-size chunks measured the same as these.
 constexpr std::int64_t kChannelChunk = 256;  // channels: 2·256 rows of in_proj, or of dt_proj and the scan
 constexpr std::int64_t kXprojChunk = 16;     // rows of x_proj (R + 2n = 80 for mamba-130m: five chunks)
 constexpr std::int64_t kRowChunk = 128;      // rows of out_proj

@@ -39,7 +39,7 @@ void Team::barrier() const {
 }
 
 void parallel_team(int threads, FunctionRef<void(const Team&)> body) {
-  const int nt = std::max(1, std::min(threads, num_threads()));
+  const int nt = std::max(1, std::min({threads, num_threads(), kMaxTeamSize}));
   if (nt == 1 || omp_in_parallel()) {
     TeamShared shared;
     body(Team(0, 1, &shared));

@@ -41,7 +41,7 @@ void Team::barrier() const {
 }
 
 void parallel_team(int threads, FunctionRef<void(const Team&)> body) {
-  const int nt = std::max(1, std::min(threads, g_threads));
+  const int nt = std::max(1, std::min({threads, g_threads, kMaxTeamSize}));
   if (nt == 1 || t_in_team) {
     TeamShared shared;
     body(Team(0, 1, &shared));
