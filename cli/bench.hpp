@@ -56,15 +56,14 @@ struct BenchRegistration {
 }
 
 // Timing: one untimed warm-up call, then `reps` timed calls; the median, min and max in milliseconds.
-// `after_each` runs, untimed, after the warm-up and after every timed call: a machine bound sampled next to each
-// repetition of the measurement it bounds (bench_model.hpp).
+// `after_each` runs, untimed, after every timed call: a machine bound sampled next to each repetition of the
+// measurement it bounds (bench_model.hpp).
 struct Timing {
   double median_ms, min_ms, max_ms;
 };
 template <class F, class G>
 Timing time_ms(int reps, F&& fn, G&& after_each) {
   fn();
-  after_each();
   std::vector<double> ms;
   for (int r = 0; r < reps; ++r) {
     const auto t0 = std::chrono::steady_clock::now();

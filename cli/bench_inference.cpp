@@ -32,7 +32,7 @@ void run_pp512(const bench::Options& o, const bench::Emit& emit) {
       Activations acts;
       SgemmProbe sgemm;  // allocated before the heap baseline: peak_mb is the model's alone
       std::vector<double> gflops;
-      gflops.reserve(static_cast<std::size_t>(o.reps) + 1);
+      gflops.reserve(static_cast<std::size_t>(o.reps));
       const std::int64_t before = heap::current_bytes();
       heap::reset_peak();
       const bench::Timing t = bench::time_ms(

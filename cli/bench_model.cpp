@@ -71,7 +71,6 @@ constexpr std::int64_t kSumLanes = 16;  // independent partial sums: vector adds
 
 template <class Probe>
 double median_sample(int reps, Probe&& sample) {
-  (void)sample();  // warm-up: first touch, thread start
   std::vector<double> xs;
   for (int r = 0; r < reps; ++r) xs.push_back(sample());
   return bench::median(xs);
@@ -79,7 +78,9 @@ double median_sample(int reps, Probe&& sample) {
 }  // namespace
 
 SgemmProbe::SgemmProbe()
-    : a_(kSgemmSize * kSgemmSize, 0.5f), b_(kSgemmSize * kSgemmSize, 0.25f), c_(kSgemmSize * kSgemmSize, 0.0f) {}
+    : a_(kSgemmSize * kSgemmSize, 0.5f), b_(kSgemmSize * kSgemmSize, 0.25f), c_(kSgemmSize * kSgemmSize, 0.0f) {
+  (void)sample_gflops();  // warm-up: BLAS threads and buffers
+}
 
 double SgemmProbe::sample_gflops() {
   const std::int64_t n = kSgemmSize;
@@ -89,7 +90,9 @@ double SgemmProbe::sample_gflops() {
   return 2.0 * n * n * n / s / 1e9;
 }
 
-ReadBandwidthProbe::ReadBandwidthProbe() : data_(static_cast<std::size_t>(kBandwidthFloats), 1.0f) {}
+ReadBandwidthProbe::ReadBandwidthProbe() : data_(static_cast<std::size_t>(kBandwidthFloats), 1.0f) {
+  (void)sample_gbs();  // warm-up: threads, TLB
+}
 
 double ReadBandwidthProbe::sample_gbs() {
   partial_.assign(static_cast<std::size_t>(num_threads()), 0.0f);

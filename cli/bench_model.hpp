@@ -46,7 +46,8 @@ class ReadBandwidthProbe {
   Buffer<float> data_;
   std::vector<float> partial_;
 };
-// The median of `reps` samples after a warm-up one (the `sgemm` and `membw` tests).
+// Each probe takes one untimed sample when it is made (a warm-up). The median of `reps` samples (the `sgemm` and
+// `membw` tests):
 [[nodiscard]] double sgemm_gflops(int reps);
 [[nodiscard]] double read_bandwidth_gbs(int reps);
 

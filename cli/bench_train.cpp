@@ -20,7 +20,7 @@ void run_train512(const bench::Options& o, const bench::Emit& emit) {
       const auto ids = bench_ids(L, m.config.vocab_size);
       SgemmProbe sgemm;  // allocated before the heap baseline: peak_mb is the training state's alone
       std::vector<double> gflops;
-      gflops.reserve(static_cast<std::size_t>(o.reps) + 1);
+      gflops.reserve(static_cast<std::size_t>(o.reps));
       const std::int64_t before = heap::current_bytes();
       heap::reset_peak();
       train::AdamW opt(m.layout, static_cast<std::int64_t>(m.params.size()), {}, train::decay_flags(m.layout));
