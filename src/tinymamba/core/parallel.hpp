@@ -66,7 +66,8 @@ class Team {
   // Calls fn(begin, end) for chunks [begin, end) of [0, n), at most `chunk` long, until none are left. Each
   // thread starts on its own contiguous share of [0, n) and takes chunks from its front, so what it streams is
   // one run of memory; a thread done with its share takes chunks from the back of another's: a thread that runs
-  // slower (a busier core, less memory bandwidth at the moment) ends up with less. n < 2^28.
+  // slower (a busier core, less memory bandwidth at the moment) ends up with less. n < 2^28 (a slot packs
+  // it in 28 bits, team.cpp; every model dimension is below 2^24, config.cpp).
   // Every thread of the team must call it, in the same order, with a barrier between two calls.
   void for_chunks(std::int64_t n, std::int64_t chunk, FunctionRef<void(std::int64_t, std::int64_t)> fn) const;
 
@@ -76,8 +77,8 @@ class Team {
   mutable int calls_ = 0;  // this thread's for_chunks calls so far: tags the slots of the current call
 };
 
-// Runs body(team) on min(threads, num_threads(), kMaxTeamSize) threads at once and waits for all of them. Inside, parallel_for
-// runs inline (a thread of a team is already one of the threads there are).
+// Runs body(team) on min(threads, num_threads(), kMaxTeamSize) threads at once and waits for all of them.
+// Inside, parallel_for runs inline (a thread of a team is already one of the threads there are).
 void parallel_team(int threads, FunctionRef<void(const Team&)> body);
 
 // A grain for items that each cost `work_per_item` elementary operations: enough items that a thread gets at
