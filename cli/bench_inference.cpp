@@ -10,7 +10,7 @@
 #include "bench_model.hpp"
 #include "heap_tracker.hpp"
 #include "tinymamba/core/parallel.hpp"
-#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/model/lm_step.hpp"
 
 namespace tinymamba::cli {
 namespace {

@@ -6,8 +6,8 @@
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/io/checkpoint.hpp"
 #include "tinymamba/io/safetensors.hpp"
-#include "tinymamba/model/mamba_lm.hpp"
-#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/model/lm.hpp"
+#include "tinymamba/model/lm_step.hpp"
 
 namespace tinymamba::cli {
 namespace {

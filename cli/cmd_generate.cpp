@@ -15,7 +15,7 @@
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/parse_ids.hpp"
 #include "tinymamba/io/checkpoint.hpp"
-#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/model/lm_step.hpp"
 #include "tinymamba/sampling/sampler.hpp"
 #include "tinymamba/sampling/stop_rule.hpp"
 #include "tinymamba/tokenizer/streaming_decoder.hpp"

@@ -14,8 +14,8 @@
 #include "tinymamba/io/checkpoint.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
-#include "tinymamba/model/mamba_lm.hpp"
-#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/model/lm.hpp"
+#include "tinymamba/model/lm_step.hpp"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   tinymamba::set_num_threads(1);

@@ -1,6 +1,6 @@
 // The whole Mamba LM written with the naive reference ops in double — an independent oracle for the model's
 // forward and, through finite differences, for every parameter gradient. Parameters are read from a buffer of
-// the model's layout (model/weights.hpp) converted to double.
+// the model's layout (model/weights.hpp) converted to double. The LM switches on the mixer kind as the model does.
 #pragma once
 
 #include <string>
@@ -23,36 +23,45 @@ struct ReferenceModel {
     return {};
   }
 
-  // logits (b·l, V)
+  // The Mamba-1 mixer (model/mamba1/mixer.hpp's data flow) on a = RMSNorm(h) (T, d) → (T, d).
+  std::vector<double> mamba1_mixer(const std::vector<double>& p, const std::string& pre, const std::vector<double>& a,
+                                   std::int64_t B, std::int64_t L) const {
+    const std::int64_t d = c.d_model, E = c.d_inner, N = c.d_state, K = c.d_conv, R = c.dt_rank, T = B * L;
+    auto P = [&](const std::string& n) { return param(p, pre + n); };
+    const auto xz = ref::linear(a, P("in_proj.weight"), P("in_proj.bias"), d, 2 * E);
+    std::vector<double> x(T * E), z(T * E);
+    for (std::int64_t t = 0; t < T; ++t)
+      for (std::int64_t e = 0; e < E; ++e) x[t * E + e] = xz[t * 2 * E + e], z[t * E + e] = xz[t * 2 * E + E + e];
+    auto u = ref::causal_conv1d(x, P("conv1d.weight"), P("conv1d.bias"), B, L, E, K);
+    for (auto& v : u) v = ref::silu(v);
+    const auto x_dbl = ref::linear(u, P("x_proj.weight"), {}, E, R + 2 * N);
+    std::vector<double> dt_low(T * R), Bm(T * N), Cm(T * N);
+    for (std::int64_t t = 0; t < T; ++t) {
+      for (std::int64_t r = 0; r < R; ++r) dt_low[t * R + r] = x_dbl[t * (R + 2 * N) + r];
+      for (std::int64_t n = 0; n < N; ++n) {
+        Bm[t * N + n] = x_dbl[t * (R + 2 * N) + R + n];
+        Cm[t * N + n] = x_dbl[t * (R + 2 * N) + R + N + n];
+      }
+    }
+    const auto delta = ref::linear(dt_low, P("dt_proj.weight"), {}, R, E);
+    auto A = P("A_log");
+    for (auto& v : A) v = -std::exp(v);
+    const auto y = ref::selective_scan(u, delta, A, Bm, Cm, P("D"), z, P("dt_proj.bias"), true, B, L, E, N);
+    return ref::linear(y.out, P("out_proj.weight"), P("out_proj.bias"), E, d);
+  }
+
+  // logits (b·l, V): h = embedding[ids]; per layer h += mixer(RMSNorm(h)) of the config's kind; norm_f; lm_head.
   std::vector<double> logits(const std::vector<double>& p, const std::vector<std::int32_t>& ids, std::int64_t B,
                              std::int64_t L) const {
-    const std::int64_t d = c.d_model, E = c.d_inner, N = c.d_state, K = c.d_conv, R = c.dt_rank, V = c.padded_vocab();
-    const std::int64_t T = B * L;
+    const std::int64_t d = c.d_model, V = c.padded_vocab(), T = B * L;
     auto h = ref::embedding(param(p, "backbone.embedding.weight"), ids, d);
     for (std::int64_t i = 0; i < c.n_layer; ++i) {
       const std::string pre = "backbone.layers." + std::to_string(i) + ".";
-      auto P = [&](const std::string& n) { return param(p, pre + n); };
-      const auto a = ref::rmsnorm(h, P("norm.weight"), d, static_cast<double>(c.norm_eps));
-      const auto xz = ref::linear(a, P("mixer.in_proj.weight"), P("mixer.in_proj.bias"), d, 2 * E);
-      std::vector<double> x(T * E), z(T * E);
-      for (std::int64_t t = 0; t < T; ++t)
-        for (std::int64_t e = 0; e < E; ++e) x[t * E + e] = xz[t * 2 * E + e], z[t * E + e] = xz[t * 2 * E + E + e];
-      auto u = ref::causal_conv1d(x, P("mixer.conv1d.weight"), P("mixer.conv1d.bias"), B, L, E, K);
-      for (auto& v : u) v = ref::silu(v);
-      const auto x_dbl = ref::linear(u, P("mixer.x_proj.weight"), {}, E, R + 2 * N);
-      std::vector<double> dt_low(T * R), Bm(T * N), Cm(T * N);
-      for (std::int64_t t = 0; t < T; ++t) {
-        for (std::int64_t r = 0; r < R; ++r) dt_low[t * R + r] = x_dbl[t * (R + 2 * N) + r];
-        for (std::int64_t n = 0; n < N; ++n) {
-          Bm[t * N + n] = x_dbl[t * (R + 2 * N) + R + n];
-          Cm[t * N + n] = x_dbl[t * (R + 2 * N) + R + N + n];
-        }
+      const auto a = ref::rmsnorm(h, param(p, pre + "norm.weight"), d, static_cast<double>(c.norm_eps));
+      std::vector<double> out;
+      switch (c.mixer) {
+        case MixerKind::mamba1: out = mamba1_mixer(p, pre + "mixer.", a, B, L); break;
       }
-      const auto delta = ref::linear(dt_low, P("mixer.dt_proj.weight"), {}, R, E);
-      auto A = P("mixer.A_log");
-      for (auto& v : A) v = -std::exp(v);
-      const auto y = ref::selective_scan(u, delta, A, Bm, Cm, P("mixer.D"), z, P("mixer.dt_proj.bias"), true, B, L, E, N);
-      const auto out = ref::linear(y.out, P("mixer.out_proj.weight"), P("mixer.out_proj.bias"), E, d);
       for (std::int64_t k = 0; k < T * d; ++k) h[k] += out[k];
     }
     const auto nf = ref::rmsnorm(h, param(p, "backbone.norm_f.weight"), d, static_cast<double>(c.norm_eps));

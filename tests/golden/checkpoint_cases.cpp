@@ -15,7 +15,7 @@
 
 #include "golden.hpp"
 #include "tinymamba/io/checkpoint.hpp"
-#include "tinymamba/model/mamba_lm.hpp"
+#include "tinymamba/model/lm.hpp"
 
 namespace tinymamba::golden {
 namespace {

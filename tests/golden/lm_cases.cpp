@@ -6,8 +6,8 @@
 #include "golden.hpp"
 #include "tinymamba/io/checkpoint.hpp"
 #include "tinymamba/io/config_json.hpp"
-#include "tinymamba/model/mamba_lm.hpp"
-#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/model/lm.hpp"
+#include "tinymamba/model/lm_step.hpp"
 
 namespace tinymamba::golden {
 namespace {

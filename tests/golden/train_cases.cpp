@@ -39,8 +39,8 @@
 #include "tinymamba/core/json.hpp"
 #include "tinymamba/io/checkpoint.hpp"
 #include "tinymamba/io/config_json.hpp"
-#include "tinymamba/model/mamba_lm.hpp"
-#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/model/lm.hpp"
+#include "tinymamba/model/lm_step.hpp"
 #include "tinymamba/train/trainer.hpp"
 
 namespace tinymamba::golden {

@@ -52,9 +52,11 @@ TEST(Init, FollowsTheOfficialRecipe) {
   const Stats emb = stats(w.embedding, V * d);
   EXPECT_NEAR(emb.std, 0.02, 0.0005);
   EXPECT_NEAR(emb.mean, 0.0, 6 * 0.02 / std::sqrt(static_cast<double>(V * d)));
-  for (const LayerWeights& l : w.layers) {
-    EXPECT_EQ(stats(l.norm, d).min, 1.0);
-    EXPECT_EQ(stats(l.norm, d).max, 1.0);
+  for (const float* norm : w.norms) {
+    EXPECT_EQ(stats(norm, d).min, 1.0);
+    EXPECT_EQ(stats(norm, d).max, 1.0);
+  }
+  for (const mamba1::MixerWeightsT<float>& l : w.mamba1) {
     expect_uniform("in_proj", l.in_proj, 2 * E * d, 1 / std::sqrt(double(d)));
     expect_uniform("conv1d.weight", l.conv, E * K, 1 / std::sqrt(double(K)));
     expect_uniform("conv1d.bias (not zeroed)", l.conv_bias, E, 1 / std::sqrt(double(K)));
@@ -85,7 +87,7 @@ TEST(Init, BiasesZeroExceptDtAndConv) {
   c.bias = true;
   Model m(c);
   init_parameters(m, 1);
-  for (const LayerWeights& l : m.weights().layers) {
+  for (const mamba1::MixerWeightsT<float>& l : m.weights().mamba1) {
     EXPECT_EQ(stats(l.in_proj_bias, 2 * c.d_inner).max, 0.0);
     EXPECT_EQ(stats(l.out_proj_bias, c.d_model).min, 0.0);
     EXPECT_GT(stats(l.dt_proj_bias, c.d_inner).max - stats(l.dt_proj_bias, c.d_inner).min, 1.0);
@@ -103,7 +105,7 @@ TEST(Init, SeededAndConstantDtOption) {
   c.dt_init_random = false;
   Model k(c);
   init_parameters(k, 7);
-  const Stats s = stats(k.weights().layers[0].dt_proj, c.d_inner * c.dt_rank);
+  const Stats s = stats(k.weights().mamba1[0].dt_proj, c.d_inner * c.dt_rank);
   EXPECT_FLOAT_EQ(s.min, 1 / std::sqrt(float(c.dt_rank)));
   EXPECT_FLOAT_EQ(s.max, s.min);
 }

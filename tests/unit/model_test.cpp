@@ -9,7 +9,7 @@
 #include "tinymamba/core/error.hpp"
 #include "reference_model.hpp"
 #include "tinymamba/model/init.hpp"
-#include "tinymamba/model/mamba_lm.hpp"
+#include "tinymamba/model/lm.hpp"
 
 namespace tinymamba {
 namespace {

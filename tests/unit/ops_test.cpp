@@ -72,10 +72,10 @@ TEST_P(OpsBySize, LinearForwardAndBackwardWithStridedRows) {
       for (std::int64_t i = 0; i < in; ++i) xs[t * ldx + i] = static_cast<float>(x[t * in + i]);
     const auto Wf = to_float(W), bf = to_float(b), gf = to_float(g);
     std::vector<float> y(T * out), dx(T * ldx, 0.0f), dW(out * in, 0.0f), db(out, 0.0f);
-    linear_forward({y.data(), out}, {xs.data(), ldx}, Wf.data(), with_bias ? bf.data() : nullptr, T, in, out);
+    linear_forward({y.data(), out}, {xs.data(), ldx}, WeightMatrix::f32(Wf.data(), out, in), with_bias ? bf.data() : nullptr, T);
     EXPECT_LE(max_rel_error(y, ref::linear(x, W, b, in, out)), kTol);
     linear_backward({dx.data(), ldx}, dW.data(), with_bias ? db.data() : nullptr, {gf.data(), out}, {xs.data(), ldx},
-                    Wf.data(), T, in, out);
+                    WeightMatrix::f32(Wf.data(), out, in), T);
     auto loss = [&] { return dot(ref::linear(x, W, b, in, out), g); };
     std::vector<float> dx_packed(T * in);
     for (std::int64_t t = 0; t < T; ++t)

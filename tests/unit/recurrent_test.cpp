@@ -1,6 +1,6 @@
 // Recurrent (step) mode against the parallel forward: every token by step, prefill + step, chunked prefill,
 // and the state's contents after a prefill (official facts 6 and 7 in ../shared/reference/official-mamba.md §10).
-#include "tinymamba/model/recurrent.hpp"
+#include "tinymamba/model/lm_step.hpp"
 
 #include <gtest/gtest.h>
 
@@ -116,7 +116,7 @@ TEST(Recurrent, ShortPrefillLeavesAZeroPaddedConvState) {
   }
   // The last entry is the last token's x (the x half of in_proj's output).
   for (std::int64_t e = 0; e < c.d_inner; ++e)
-    EXPECT_EQ(state.conv[1][e * c.d_conv + c.d_conv - 1], acts.mixer[0].xz[1 * 2 * c.d_inner + e]);
+    EXPECT_EQ(state.conv[1][e * c.d_conv + c.d_conv - 1], acts.mamba1[0].xz[1 * 2 * c.d_inner + e]);
 }
 
 // A step checks what it is given before touching the state: one id per sequence of the state, ids in the

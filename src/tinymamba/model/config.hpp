@@ -9,7 +9,12 @@
 
 namespace tinymamba {
 
+// Which mixer every layer runs; each kind owns its folder (model/<kind>/): parameters, state, forward, backward,
+// step. The LM around the mixers switches on it.
+enum class MixerKind { mamba1 };
+
 struct Config {
+  MixerKind mixer = MixerKind::mamba1;        // official ssm_cfg.layer "Mamba1"
   std::int64_t d_model = 0;                   // d
   std::int64_t n_layer = 0;
   std::int64_t vocab_size = 0;                // as configured; the embedding has padded_vocab() rows

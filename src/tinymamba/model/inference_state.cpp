@@ -2,12 +2,28 @@
 
 #include <algorithm>
 
+#include "tinymamba/model/mamba1/mixer.hpp"
+
 namespace tinymamba {
+
+std::int64_t InferenceState::conv_size(const Config& c) {
+  switch (c.mixer) {
+    case MixerKind::mamba1: return mamba1::conv_state_size(c);
+  }
+  return 0;
+}
+
+std::int64_t InferenceState::ssm_size(const Config& c) {
+  switch (c.mixer) {
+    case MixerKind::mamba1: return mamba1::ssm_state_size(c);
+  }
+  return 0;
+}
 
 InferenceState::InferenceState(const Config& c, std::int64_t b) : batch(b) {
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
-    conv.emplace_back(static_cast<std::size_t>(b * c.d_inner * c.d_conv), 0.0f);
-    ssm.emplace_back(static_cast<std::size_t>(b * c.d_inner * c.d_state), 0.0f);
+    conv.emplace_back(static_cast<std::size_t>(b * conv_size(c)), 0.0f);
+    ssm.emplace_back(static_cast<std::size_t>(b * ssm_size(c)), 0.0f);
   }
 }
 

@@ -1,6 +1,7 @@
 // The recurrent state of a batch of sequences (paper §3.4: Mamba's "cache" is fixed-size, whatever the length).
-// Per layer: conv_state (b, d_in, K) — the last K pre-conv inputs x, oldest first, as the official
-// `Mamba.step` keeps them — and ssm_state (b, d_in, n) — h after the last token. float32. Reset zeroes both;
+// Per layer: conv_state (b, conv_size) — the last K pre-conv inputs, oldest first, as the official `step`
+// keeps them — and ssm_state (b, ssm_size) — h after the last token; each mixer kind says what those sizes
+// hold (Mamba-1: (d_in, K) and (d_in, n)). float32. Reset zeroes both;
 // copying the struct copies the state (a snapshot to roll back to).
 #pragma once
 
@@ -14,13 +15,17 @@ namespace tinymamba {
 
 struct InferenceState {
   std::int64_t batch = 0;
-  std::vector<Buffer<float>> conv;  // per layer: (b, d_in, K)
-  std::vector<Buffer<float>> ssm;   // per layer: (b, d_in, n)
+  std::vector<Buffer<float>> conv;  // per layer: (b, conv_size)
+  std::vector<Buffer<float>> ssm;   // per layer: (b, ssm_size)
   std::int64_t tokens_seen = 0;     // how many tokens the state has absorbed
 
   InferenceState() = default;
   InferenceState(const Config& c, std::int64_t batch);
   void reset();
+
+  // Floats of one sequence's state in one layer, for the config's mixer kind.
+  [[nodiscard]] static std::int64_t conv_size(const Config& c);
+  [[nodiscard]] static std::int64_t ssm_size(const Config& c);
 };
 
 }  // namespace tinymamba

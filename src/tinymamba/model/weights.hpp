@@ -1,6 +1,7 @@
 // Every parameter lives in one float32 buffer; the layout lists them under their official names
-// (state-spaces/mamba state_dict keys) with shape and offset. Weights / LayerWeights are views into such a
-// buffer — the parameters, or a gradient buffer of the same layout (so gradients carry the same names).
+// (state-spaces/mamba state_dict keys) with shape and offset. WeightsT views such a buffer by role — the
+// parameters, or a gradient buffer of the same layout (so gradients carry the same names). The LM's own tensors
+// are here; each layer's mixer is a view of its kind (model/<kind>/mixer.hpp), in the vector of that kind.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 
 #include "tinymamba/core/raw_tensor.hpp"
 #include "tinymamba/model/config.hpp"
+#include "tinymamba/model/mamba1/mixer.hpp"
+#include "tinymamba/model/param_views.hpp"
 
 namespace tinymamba {
 
@@ -25,31 +28,15 @@ struct ParamInfo {
 [[nodiscard]] std::vector<ParamInfo> parameter_layout(const Config& c);
 [[nodiscard]] std::int64_t parameter_buffer_size(const std::vector<ParamInfo>& layout);
 
-template <class F>  // F = float (mutable view) or const float
-struct LayerWeightsT {
-  F* norm;          // (d)          backbone.layers.i.norm.weight
-  F* in_proj;       // (2·d_in, d)  mixer.in_proj.weight: rows [0, d_in) → x, [d_in, 2·d_in) → z
-  F* in_proj_bias;  // (2·d_in) or null (config.bias)
-  F* conv;          // (d_in, 1, K) mixer.conv1d.weight
-  F* conv_bias;     // (d_in) or null (config.conv_bias)
-  F* x_proj;        // (R + 2n, d_in) mixer.x_proj.weight: rows → [Δ_low (R), B (n), C (n)]
-  F* dt_proj;       // (d_in, R)    mixer.dt_proj.weight
-  F* dt_proj_bias;  // (d_in)       mixer.dt_proj.bias: the Δ bias, applied inside the scan
-  F* A_log;         // (d_in, n)    A = −exp(A_log)
-  F* D;             // (d_in)       skip connection
-  F* out_proj;      // (d, d_in)    mixer.out_proj.weight
-  F* out_proj_bias; // (d) or null
-};
-
-template <class F>
+template <class F>  // F = float (mutable: init, load, gradients) or const float (the forward's view)
 struct WeightsT {
-  F* embedding;  // (V, d) backbone.embedding.weight
-  std::vector<LayerWeightsT<F>> layers;
-  F* norm_f;     // (d) backbone.norm_f.weight
-  F* lm_head;    // (V, d): the embedding when tied, else lm_head.weight
+  F* embedding;                                 // (V, d) backbone.embedding.weight
+  std::vector<F*> norms;                        // per layer (d): backbone.layers.i.norm.weight
+  std::vector<mamba1::MixerWeightsT<F>> mamba1; // per layer, when config.mixer is mamba1
+  F* norm_f;                                    // (d) backbone.norm_f.weight
+  MatrixT<F> lm_head;                           // (V, d): the embedding when tied, else lm_head.weight
 };
 
-using LayerWeights = LayerWeightsT<float>;
 using Weights = WeightsT<float>;
 using ConstWeights = WeightsT<const float>;
 

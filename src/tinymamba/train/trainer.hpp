@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "tinymamba/core/buffer.hpp"
-#include "tinymamba/model/mamba_lm.hpp"
+#include "tinymamba/model/lm.hpp"
 #include "tinymamba/model/model.hpp"
 #include "tinymamba/train/checkpoint.hpp"
 #include "tinymamba/train/data.hpp"

@@ -1,18 +1,19 @@
-#include "tinymamba/model/mamba_block.hpp"
+// The Mamba-1 mixer's parallel forward and its backward (mixer.hpp has the data flow).
+#include "tinymamba/model/mamba1/mixer.hpp"
 
-#include <cmath>
+#include <algorithm>
 
 #include "tinymamba/core/vmath.hpp"
-
 #include "tinymamba/ops/causal_conv1d.hpp"
 #include "tinymamba/ops/linear.hpp"
 #include "tinymamba/ops/silu.hpp"
 
-namespace tinymamba {
+namespace tinymamba::mamba1 {
 namespace {
+
 // The scan reads the mixer's activations in place: u, Δ (T, E); B, C are column slices of x_dbl (T, R + 2N);
 // z is the second half of xz (T, 2E).
-ScanInputs scan_inputs(const MixerActivations& acts, const LayerWeightsT<const float>& w, const Config& c,
+ScanInputs scan_inputs(const Activations& acts, const MixerWeightsT<const float>& w, const Config& c,
                        const float* initial_state) {
   const std::int64_t E = c.d_inner, N = c.d_state, R = c.dt_rank, ldx = R + 2 * N;
   return {.u = acts.u.data(), .ld_u = E, .delta = acts.delta.data(), .ld_delta = E, .A = acts.A.data(),
@@ -20,39 +21,43 @@ ScanInputs scan_inputs(const MixerActivations& acts, const LayerWeightsT<const f
           .z = acts.xz.data() + E, .ld_z = 2 * E, .delta_bias = w.dt_proj_bias, .delta_softplus = true,
           .initial_state = initial_state};
 }
+
+// The sizes of a mixer's per-token tensors for T tokens, and of its per-channel ones: the activations and
+// their gradients (GradScratch) take them from this one table.
+struct Sizes {
+  std::int64_t xz, channels, x_dbl, A, E;
+  Sizes(const Config& c, std::int64_t T)
+      : xz(T * 2 * c.d_inner), channels(T * c.d_inner), x_dbl(T * (c.dt_rank + 2 * c.d_state)),
+        A(c.d_inner * c.d_state), E(c.d_inner) {}
+};
+
+void size_activations(Activations& a, const Sizes& s) {
+  ensure_size(a.xz, s.xz);
+  for (auto* b : {&a.conv_out, &a.u, &a.delta, &a.y}) ensure_size(*b, s.channels);
+  ensure_size(a.x_dbl, s.x_dbl);
+  ensure_size(a.A, s.A);
+}
+
+void size_grads(GradScratch& g, const Sizes& s) {
+  ensure_size(g.dxz, s.xz);
+  for (auto* b : {&g.du, &g.ddelta, &g.dy}) ensure_size(*b, s.channels);
+  ensure_size(g.dx_dbl, s.x_dbl);
+  ensure_size(g.dA, s.A);
+  for (auto* b : {&g.dD, &g.ddelta_bias}) ensure_size(*b, s.E);
+}
+
 }  // namespace
 
-void MixerActivations::resize(const Config& c, std::int64_t batch, std::int64_t len) {
-  const std::int64_t T = batch * len, E = c.d_inner;
-  ensure_size(xz, T * 2 * E);
-  ensure_size(conv_out, T * E);
-  ensure_size(u, T * E);
-  ensure_size(x_dbl, T * (c.dt_rank + 2 * c.d_state));
-  ensure_size(delta, T * E);
-  ensure_size(A, E * c.d_state);
-  ensure_size(y, T * E);
-}
+void size_for_step(const Config& c, std::int64_t T, Activations& a) { size_activations(a, Sizes(c, T)); }
 
-void MixerGradScratch::resize(const Config& c, std::int64_t batch, std::int64_t len) {
-  const std::int64_t T = batch * len, E = c.d_inner;
-  ensure_size(dxz, T * 2 * E);
-  ensure_size(du, T * E);
-  ensure_size(ddelta, T * E);
-  ensure_size(dx_dbl, T * (c.dt_rank + 2 * c.d_state));
-  ensure_size(dy, T * E);
-  ensure_size(dA, E * c.d_state);
-  ensure_size(dD, E);
-  ensure_size(ddelta_bias, E);
-}
-
-void mixer_forward(float* out, const float* a, const LayerWeightsT<const float>& w, const Config& c,
-                   std::int64_t batch, std::int64_t len, ScanAlgorithm scan, MixerActivations& acts,
-                   ScanSaved* saved, float* conv_state, float* ssm_state) {
+void forward(float* out, const float* a, const MixerWeightsT<const float>& w, const Config& c, std::int64_t batch,
+             std::int64_t len, ScanAlgorithm scan, Activations& acts, ScanSaved* saved, float* conv_state,
+             float* ssm_state) {
   const std::int64_t T = batch * len, d = c.d_model, E = c.d_inner, N = c.d_state, R = c.dt_rank;
   const std::int64_t ldx = R + 2 * N;
-  acts.resize(c, batch, len);
+  size_activations(acts, Sizes(c, T));
   // xz (T, 2E) = a (T, d) · W_inᵀ
-  linear_forward({acts.xz.data(), 2 * E}, {a, d}, w.in_proj, w.in_proj_bias, T, d, 2 * E);
+  linear_forward({acts.xz.data(), 2 * E}, {a, d}, w.in_proj, w.in_proj_bias, T);
   // u = SiLU(conv1d(x)), x = xz[:, :E] read in place (row stride 2E)
   const Conv1dShape cs{batch, len, E, c.d_conv};
   causal_conv1d_forward(acts.conv_out.data(), acts.xz.data(), 2 * E, w.conv, w.conv_bias, conv_state, cs);
@@ -63,25 +68,25 @@ void mixer_forward(float* out, const float* a, const LayerWeightsT<const float>&
   }
   silu_forward(acts.u.data(), acts.conv_out.data(), T * E);
   // Δ_low | B | C (T, R + 2N) = u · W_xᵀ ;  Δ (T, E) = Δ_low · W_dtᵀ (bias goes into the scan)
-  linear_forward({acts.x_dbl.data(), ldx}, {acts.u.data(), E}, w.x_proj, nullptr, T, E, ldx);
-  linear_forward({acts.delta.data(), E}, {acts.x_dbl.data(), ldx}, w.dt_proj, nullptr, T, R, E);
-  // A = −exp(A_log), every call (A_log may have changed since the last): vectorized, since a decode step
-  // would otherwise spend milliseconds in d_in·n·n_layer scalar exps per token.
+  linear_forward({acts.x_dbl.data(), ldx}, {acts.u.data(), E}, w.x_proj, nullptr, T);
+  linear_forward({acts.delta.data(), E}, {acts.x_dbl.data(), ldx}, w.dt_proj, nullptr, T);
+  // A = −exp(A_log) (E·N exps, vectorized: O(E·N) against the O(T·E·N) scan that reads it; the backward needs
+  // it too, so it is kept with the activations)
   for (std::int64_t i = 0; i < E * N; ++i) acts.A[i] = -vmath::exp(w.A_log[i]);
   const ScanInputs in = scan_inputs(acts, w, c, ssm_state);
   selective_scan_forward(scan, {batch, len, E, N}, in, {acts.y.data(), E, ssm_state}, saved);
   // out (T, d) = y · W_outᵀ
-  linear_forward({out, d}, {acts.y.data(), E}, w.out_proj, w.out_proj_bias, T, E, d);
+  linear_forward({out, d}, {acts.y.data(), E}, w.out_proj, w.out_proj_bias, T);
 }
 
-void mixer_backward(float* da, const float* dout, const float* a, const LayerWeightsT<const float>& w,
-                    const LayerWeights& g, const Config& c, std::int64_t batch, std::int64_t len, ScanAlgorithm scan,
-                    const MixerActivations& acts, MixerGradScratch& s) {
+void backward(float* da, const float* dout, const float* a, const MixerWeightsT<const float>& w,
+              const MixerWeightsT<float>& g, const Config& c, std::int64_t batch, std::int64_t len, ScanAlgorithm scan,
+              const Activations& acts, GradScratch& s) {
   const std::int64_t T = batch * len, d = c.d_model, E = c.d_inner, N = c.d_state, R = c.dt_rank;
   const std::int64_t ldx = R + 2 * N;
-  s.resize(c, batch, len);
+  size_grads(s, Sizes(c, T));
   // out_proj: dy (T, E) = dout · W_out ; dW_out += doutᵀ · y
-  linear_backward({s.dy.data(), E}, g.out_proj, g.out_proj_bias, {dout, d}, {acts.y.data(), E}, w.out_proj, T, E, d);
+  linear_backward({s.dy.data(), E}, g.out_proj, g.out_proj_bias, {dout, d}, {acts.y.data(), E}, w.out_proj, T);
   // selective scan: du, dΔ, dA, dB, dC (into dx_dbl's B and C columns), dD, dz (into dxz's z half), dΔ_bias
   const ScanInputs in = scan_inputs(acts, w, c, nullptr);
   const ScanGrads sg{.du = s.du.data(), .ld_du = E, .ddelta = s.ddelta.data(), .ld_ddelta = E,
@@ -96,16 +101,16 @@ void mixer_backward(float* da, const float* dout, const float* a, const LayerWei
   }
   // dt_proj: dΔ_low (T, R) = dΔ · W_dt → dx_dbl[:, :R] ; dW_dt += dΔᵀ · Δ_low
   linear_backward({s.dx_dbl.data(), ldx}, g.dt_proj, nullptr, {s.ddelta.data(), E}, {acts.x_dbl.data(), ldx},
-                  w.dt_proj, T, R, E);
+                  w.dt_proj, T);
   // x_proj: du += dx_dbl · W_x ; dW_x += dx_dblᵀ · u
-  linear_backward({s.du.data(), E}, g.x_proj, nullptr, {s.dx_dbl.data(), ldx}, {acts.u.data(), E}, w.x_proj, T, E,
-                  ldx, /*accumulate_dx=*/true);
+  linear_backward({s.du.data(), E}, g.x_proj, nullptr, {s.dx_dbl.data(), ldx}, {acts.u.data(), E}, w.x_proj, T,
+                  /*accumulate_dx=*/true);
   // SiLU then conv: d(conv_out) = du · SiLU'(conv_out) ; dx → dxz[:, :E]
   silu_backward(s.du.data(), s.du.data(), acts.conv_out.data(), T * E);
   causal_conv1d_backward(s.dxz.data(), 2 * E, g.conv, g.conv_bias, s.du.data(), acts.xz.data(), 2 * E, w.conv,
                          nullptr, {batch, len, E, c.d_conv});
   // in_proj: da (T, d) = dxz · W_in ; dW_in += dxzᵀ · a
-  linear_backward({da, d}, g.in_proj, g.in_proj_bias, {s.dxz.data(), 2 * E}, {a, d}, w.in_proj, T, d, 2 * E);
+  linear_backward({da, d}, g.in_proj, g.in_proj_bias, {s.dxz.data(), 2 * E}, {a, d}, w.in_proj, T);
 }
 
-}  // namespace tinymamba
+}  // namespace tinymamba::mamba1

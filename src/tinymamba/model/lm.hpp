@@ -1,6 +1,7 @@
 // The Mamba language model (the official MambaLMHeadModel), the parallel (training / prefill) mode:
 //   h_0 = embedding[ids]                                   (T, d), T = b·l
-//   h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i))                i = 0 .. n_layer−1 (residual stream in float32)
+//   h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i))                i = 0 .. n_layer−1 (residual stream in float32;
+//                                                          the mixer of config.mixer's kind, model/<kind>/)
 //   logits = RMSNorm_f(h_n) · lm_headᵀ                      (T, V), lm_head tied to the embedding by default
 // and its backward: the same list reversed, every parameter's gradient under its official name.
 #pragma once
@@ -11,7 +12,7 @@
 
 #include "tinymamba/core/buffer.hpp"
 #include "tinymamba/model/inference_state.hpp"
-#include "tinymamba/model/mamba_block.hpp"
+#include "tinymamba/model/mamba1/mixer.hpp"
 #include "tinymamba/model/model.hpp"
 
 namespace tinymamba {
@@ -29,13 +30,13 @@ struct Activations {
   std::vector<Buffer<float>> rstd;       // per layer: (T) 1/rms of h_i; [n_layer] for norm_f
   std::vector<Buffer<float>> normed;     // per layer: (T, d) RMSNorm_i(h_i), the mixer input; [n_layer] = norm_f output
   std::vector<Buffer<float>> mixer_out;  // per layer: (T, d)
-  std::vector<MixerActivations> mixer;   // per layer (one, reused, when not kept for the backward)
+  std::vector<mamba1::Activations> mamba1;  // per layer (one, reused, when not kept for the backward)
   Buffer<float> logits;                  // (T, V) or (b, V) with last_logits_only
   bool kept_for_backward = false;
   // The backward's scratch, kept here so that repeated training steps reuse it instead of allocating (and
   // page-faulting in) ~10 (T, d_in)-sized buffers per step: dnormed, dh, dtmp (T, d) and one mixer's.
   Buffer<float> dnormed, dh, dtmp;
-  MixerGradScratch grad_scratch;
+  mamba1::GradScratch mamba1_grads;
 };
 
 // Throws Error naming the first id outside [0, vocab) and its position.

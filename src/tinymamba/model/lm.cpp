@@ -1,4 +1,4 @@
-#include "tinymamba/model/mamba_lm.hpp"
+#include "tinymamba/model/lm.hpp"
 
 #include <algorithm>
 
@@ -36,7 +36,9 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
   acts.rstd.resize(slots);
   acts.normed.resize(slots);
   acts.mixer_out.resize(keep ? static_cast<std::size_t>(nl) : 1);
-  acts.mixer.resize(keep ? static_cast<std::size_t>(nl) : 1);
+  switch (c.mixer) {
+    case MixerKind::mamba1: acts.mamba1.resize(keep ? static_cast<std::size_t>(nl) : 1); break;
+  }
   for (auto* v : {&acts.hidden, &acts.normed, &acts.mixer_out})
     for (auto& b : *v) ensure_size(b, T * d);
   for (auto& b : acts.rstd) ensure_size(b, T);
@@ -47,10 +49,15 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
     const std::size_t s = slot(i), mix = keep ? static_cast<std::size_t>(i) : 0;
     const float* h = acts.hidden[s].data();
     float* normed = acts.normed[keep ? s : 0].data();
-    rmsnorm_forward(normed, acts.rstd[keep ? s : 0].data(), h, w.layers[i].norm, T, d, c.norm_eps);
-    mixer_forward(acts.mixer_out[mix].data(), normed, w.layers[i], c, batch, len, opt.scan, acts.mixer[mix],
-                  keep ? &acts.mixer[mix].scan : nullptr, state ? state->conv[i].data() : nullptr,
-                  state ? state->ssm[i].data() : nullptr);
+    rmsnorm_forward(normed, acts.rstd[keep ? s : 0].data(), h, w.norms[i], T, d, c.norm_eps);
+    float* conv_state = state ? state->conv[i].data() : nullptr;
+    float* ssm_state = state ? state->ssm[i].data() : nullptr;
+    switch (c.mixer) {
+      case MixerKind::mamba1:
+        mamba1::forward(acts.mixer_out[mix].data(), normed, w.mamba1[i], c, batch, len, opt.scan, acts.mamba1[mix],
+                        keep ? &acts.mamba1[mix].scan : nullptr, conv_state, ssm_state);
+        break;
+    }
     float* next = acts.hidden[slot(i + 1)].data();  // h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i))
     const float* mo = acts.mixer_out[mix].data();
     for (std::int64_t k = 0; k < T * d; ++k) next[k] = h[k] + mo[k];
@@ -60,10 +67,10 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
   rmsnorm_forward(normed_f, acts.rstd[keep ? f : 0].data(), acts.hidden[f].data(), w.norm_f, T, d, c.norm_eps);
   if (opt.last_logits_only) {  // logits (b, V) from each sequence's last row
     ensure_size(acts.logits, batch * V);
-    linear_forward({acts.logits.data(), V}, {normed_f + (len - 1) * d, len * d}, w.lm_head, nullptr, batch, d, V);
+    linear_forward({acts.logits.data(), V}, {normed_f + (len - 1) * d, len * d}, w.lm_head, nullptr, batch);
   } else {
     ensure_size(acts.logits, T * V);
-    linear_forward({acts.logits.data(), V}, {normed_f, d}, w.lm_head, nullptr, T, d, V);
+    linear_forward({acts.logits.data(), V}, {normed_f, d}, w.lm_head, nullptr, T);
   }
   if (state) state->tokens_seen += len;
 }
@@ -101,16 +108,19 @@ void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations&
   Buffer<float>& dnormed = acts.dnormed;
   Buffer<float>& dh = acts.dh;
   Buffer<float>& dtmp = acts.dtmp;
-  linear_backward({dnormed.data(), d}, g.lm_head, nullptr, {dlogits, V}, {acts.normed[nl].data(), d}, w.lm_head, T, d, V);
+  linear_backward({dnormed.data(), d}, g.lm_head, nullptr, {dlogits, V}, {acts.normed[nl].data(), d}, w.lm_head, T);
   rmsnorm_backward(dh.data(), g.norm_f, dnormed.data(), acts.hidden[nl].data(), w.norm_f, acts.rstd[nl].data(), T, d);
 
-  MixerGradScratch& scratch = acts.grad_scratch;
   for (std::int64_t i = nl - 1; i >= 0; --i) {
     // h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i)): dh flows on unchanged, plus the mixer path's contribution.
-    mixer_backward(dnormed.data(), dh.data(), acts.normed[i].data(), w.layers[i], g.layers[i], c, batch, len, scan,
-                   acts.mixer[i], scratch);
-    rmsnorm_backward(dtmp.data(), g.layers[i].norm, dnormed.data(), acts.hidden[i].data(), w.layers[i].norm,
-                     acts.rstd[i].data(), T, d);
+    switch (c.mixer) {
+      case MixerKind::mamba1:
+        mamba1::backward(dnormed.data(), dh.data(), acts.normed[i].data(), w.mamba1[i], g.mamba1[i], c, batch, len,
+                         scan, acts.mamba1[i], acts.mamba1_grads);
+        break;
+    }
+    rmsnorm_backward(dtmp.data(), g.norms[i], dnormed.data(), acts.hidden[i].data(), w.norms[i], acts.rstd[i].data(),
+                     T, d);
     for (std::int64_t k = 0; k < T * d; ++k) dh[k] += dtmp[k];
   }
   embedding_backward(g.embedding, dh.data(), ids.data(), T, d);

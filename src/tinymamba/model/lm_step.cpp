@@ -1,0 +1,106 @@
+#include "tinymamba/model/lm_step.hpp"
+
+#include <algorithm>
+
+#include "tinymamba/core/error.hpp"
+#include "tinymamba/core/parallel.hpp"
+#include "tinymamba/ops/embedding.hpp"
+#include "tinymamba/ops/linear.hpp"
+#include "tinymamba/ops/rmsnorm.hpp"
+
+namespace tinymamba {
+namespace {
+
+// Below this many weight bytes a step is a few tens of microseconds of work and the barriers would cost more
+// than a second thread saves: the step runs on one thread.
+constexpr double kMinBytesForTeam = 16e6;
+constexpr std::int64_t kVocabChunk = 1024;  // rows of lm_head a thread claims at a time
+
+// Bytes a step streams: every weight matrix at its storage size (the vectors beside them are a rounding error).
+double weight_bytes(const ConstWeights& w) {
+  double bytes = static_cast<double>(w.lm_head.bytes());
+  for (const auto& l : w.mamba1)
+    for (const WeightMatrix* x : {&l.in_proj, &l.x_proj, &l.dt_proj, &l.out_proj}) bytes += static_cast<double>(x->bytes());
+  return bytes;
+}
+
+}  // namespace
+
+void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& state, StepActivations& a,
+             std::span<const std::int64_t> slots) {
+  const Config& c = m.config;
+  const std::int64_t T = static_cast<std::int64_t>(ids.size()), d = c.d_model, V = c.padded_vocab();
+  TM_CHECK(T >= 1, "lm_step: no tokens");
+  if (slots.empty()) {
+    TM_CHECK(state.batch == T, "inference state holds ", state.batch, " sequences, the step ", T, " tokens");
+    a.identity_slots.resize(static_cast<std::size_t>(T));
+    for (std::int64_t i = 0; i < T; ++i) a.identity_slots[i] = i;
+    slots = a.identity_slots;
+  }
+  TM_CHECK(std::ssize(slots) == T, "lm_step: ", T, " tokens but ", slots.size(), " state slots");
+  for (std::int64_t i = 0; i < T; ++i) {
+    TM_CHECK(slots[i] >= 0 && slots[i] < state.batch, "lm_step: state slot ", slots[i], " is outside [0, ",
+             state.batch, ")");
+    for (std::int64_t j = 0; j < i; ++j) TM_CHECK(slots[j] != slots[i], "lm_step: state slot ", slots[i], " given twice");
+  }
+  check_token_ids(ids, V);
+  const ConstWeights& w = m.weights();
+  const int threads = weight_bytes(w) >= kMinBytesForTeam ? num_threads() : 1;
+  ensure_size(a.hidden, T * d);
+  ensure_size(a.normed, threads * T * d);
+  ensure_size(a.rstd, threads * T);
+  ensure_size(a.logits, T * V);
+  switch (c.mixer) {
+    case MixerKind::mamba1: mamba1::size_for_step(c, T, a.mamba1); break;
+  }
+
+  embedding_forward(a.hidden.data(), ids.data(), w.embedding, T, d);
+  parallel_team(threads, [&](const Team& team) {
+    float* normed = a.normed.data() + team.thread() * T * d;
+    float* rstd = a.rstd.data() + team.thread() * T;
+    for (std::int64_t i = 0; i < c.n_layer; ++i) {
+      rmsnorm_forward(normed, rstd, a.hidden.data(), w.norms[i], T, d, c.norm_eps);
+      switch (c.mixer) {
+        case MixerKind::mamba1:
+          mamba1::step(team, w.mamba1[i], c, T, normed, a.hidden.data(), state.conv[i].data(), state.ssm[i].data(),
+                       slots, a.mamba1);
+          break;
+      }
+    }
+    // logits = RMSNorm_f(h) · lm_headᵀ, this thread's rows of V
+    rmsnorm_forward(normed, rstd, a.hidden.data(), w.norm_f, T, d, c.norm_eps);
+    team.for_chunks(V, kVocabChunk, [&](std::int64_t v0, std::int64_t v1) {
+      for (std::int64_t t = 0; t < T; ++t) std::fill(a.logits.data() + t * V + v0, a.logits.data() + t * V + v1, 0.0f);
+      linear_rows_accumulate({a.logits.data(), V}, {normed, d}, w.lm_head, T, v0, v1);
+    });
+  });
+  ++state.tokens_seen;
+}
+
+Buffer<float> lm_forward_recurrent(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch,
+                                   std::int64_t len, std::int64_t prefill, InferenceState& state, ScanAlgorithm scan) {
+  const std::int64_t V = m.config.padded_vocab();
+  TM_CHECK(prefill >= 0 && prefill <= len, "--prefill ", prefill, " must be in [0, ", len, "] (the sequence length)");
+  TM_CHECK(static_cast<std::int64_t>(ids.size()) == batch * len, "input ids: expected ", batch * len, " ids");
+  Buffer<float> logits(static_cast<std::size_t>(batch * len * V));
+  if (prefill > 0) {
+    Activations acts;
+    std::vector<std::int32_t> head(static_cast<std::size_t>(batch * prefill));
+    for (std::int64_t b = 0; b < batch; ++b)
+      std::copy_n(ids.begin() + b * len, prefill, head.begin() + b * prefill);
+    lm_forward(m, head, batch, prefill, acts, {.scan = scan}, &state);
+    for (std::int64_t b = 0; b < batch; ++b)
+      std::copy_n(acts.logits.begin() + b * prefill * V, prefill * V, logits.begin() + b * len * V);
+  }
+  StepActivations step;
+  std::vector<std::int32_t> column(static_cast<std::size_t>(batch));
+  for (std::int64_t t = prefill; t < len; ++t) {
+    for (std::int64_t b = 0; b < batch; ++b) column[b] = ids[b * len + t];
+    lm_step(m, column, state, step);
+    for (std::int64_t b = 0; b < batch; ++b)
+      std::copy_n(step.logits.begin() + b * V, V, logits.begin() + (b * len + t) * V);
+  }
+  return logits;
+}
+
+}  // namespace tinymamba

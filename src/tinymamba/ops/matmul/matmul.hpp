@@ -1,0 +1,26 @@
+// The products behind `linear` (ops/linear.hpp), one file per weight type (f32.cpp, ...): each type gives
+//   <type>_rows_accumulate  y[:, o0:o1] += x (T, in) · W[o0:o1, :]ᵀ on the calling thread, each of those rows of
+//                           W read from memory once for all T tokens (a decode step; a parallel_team splits rows);
+//   <type>_gemm             y (T, out) = x (T, in) · W (out, in)ᵀ + beta · y, for many tokens (prefill, training).
+// `linear` dispatches on WeightMatrix::type; no caller above the ops knows which kernel ran.
+#pragma once
+
+#include <cstdint>
+
+#include "tinymamba/core/weight_matrix.hpp"
+
+namespace tinymamba {
+
+struct Mat {  // a row-major (rows, cols) float32 view with leading dimension ld >= cols
+  float* data;
+  std::int64_t ld;
+};
+struct ConstMat {
+  const float* data;
+  std::int64_t ld;
+};
+
+void f32_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1);
+void f32_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta);
+
+}  // namespace tinymamba
