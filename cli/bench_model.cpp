@@ -9,7 +9,7 @@
 
 #include "tinymamba/core/buffer.hpp"
 #include "tinymamba/core/parallel.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/init.hpp"
 #include "tinymamba/train/presets.hpp"
 

@@ -7,7 +7,7 @@
 #include "command.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 
 namespace tinymamba::cli {
 namespace {

@@ -9,7 +9,7 @@
 #include "common.hpp"
 #include "text_encoder.hpp"
 #include "tinymamba/core/error.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/train/trainer.hpp"
 
 namespace tinymamba::cli {

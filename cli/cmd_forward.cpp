@@ -4,7 +4,7 @@
 #include "command.hpp"
 #include "common.hpp"
 #include "tinymamba/core/error.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "tinymamba/model/lm.hpp"
 #include "tinymamba/model/lm_step.hpp"

@@ -14,7 +14,7 @@
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/parse_ids.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/lm_step.hpp"
 #include "tinymamba/sampling/sampler.hpp"
 #include "tinymamba/sampling/stop_rule.hpp"

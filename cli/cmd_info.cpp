@@ -4,7 +4,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 
 namespace tinymamba::cli {

@@ -24,7 +24,7 @@
 #include "model_input.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "tinymamba/io/zip_reader.hpp"

@@ -11,7 +11,7 @@
 #include "model_input.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "tinymamba/model/lm.hpp"

@@ -14,7 +14,7 @@
 #include <filesystem>
 
 #include "golden.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/lm.hpp"
 
 namespace tinymamba::golden {

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "golden.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/model/lm.hpp"
 #include "tinymamba/model/lm_step.hpp"

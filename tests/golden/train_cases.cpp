@@ -37,7 +37,7 @@
 
 #include "golden.hpp"
 #include "tinymamba/core/json.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/model/lm.hpp"
 #include "tinymamba/model/lm_step.hpp"

@@ -18,7 +18,7 @@
 #include "test_paths.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/safetensors.hpp"
 
 namespace tinymamba {

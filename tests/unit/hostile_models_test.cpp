@@ -23,7 +23,7 @@
 #include "test_paths.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/json.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "torch_bin_builders.hpp"

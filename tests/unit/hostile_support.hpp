@@ -25,7 +25,7 @@
 
 #include "run_cli.hpp"
 #include "test_paths.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
 

@@ -10,7 +10,7 @@
 #include "test_paths.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/init.hpp"
 #include "tinymamba/train/byte_tokenizer.hpp"
 #include "tinymamba/train/trainer.hpp"

@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <limits>
+#include <utility>
+#include <variant>
 
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/json.hpp"
@@ -18,6 +20,7 @@ class Fields {
       : j_(j), source_(std::move(source)), prefix_(std::move(prefix)) {}
 
   bool has(const char* key) const { return j_.contains(key) && !j_[key].is_null(); }
+  bool is_string(const char* key) const { return has(key) && j_[key].is_string(); }
 
   void integer(const char* key, std::int64_t& out) const {
     if (!has(key)) return;
@@ -88,9 +91,119 @@ json parse_object(std::string_view text, const std::string& source) {
   return j;
 }
 
-// Integer fields must be given as positive values here (0 means "resolve later" only for d_inner / dt_rank).
-void require_positive(const std::string& source, const char* field, std::int64_t v) {
-  TM_CHECK(v > 0, source, ": ", field, " must be a positive integer, got ", v);
+// One row per Config field that config.json carries: its key in the official config (a path: "ssm_cfg.d_state"
+// is d_state inside the ssm_cfg object) and in transformers' config (null where a dialect has no such key), and
+// how its value is read. Both readers and both writers walk this table, so a field is added in one place.
+using FieldRef = std::variant<std::int64_t Config::*, double Config::*, float Config::*, bool Config::*>;
+enum class Form {
+  positive,         // an integer > 0
+  positive_or_auto, // an integer > 0 or "auto" (→ 0, resolved by Config::resolve)
+  number,           // a finite number
+  boolean,          // true / false
+  random_constant,  // "random" (true) or "constant" (false)
+};
+struct ConfigKey {
+  const char* official;
+  const char* transformers;
+  FieldRef field;
+  Form form;
+  bool required = false;
+};
+
+const ConfigKey kConfigKeys[] = {
+    {"d_model", "hidden_size", &Config::d_model, Form::positive, true},
+    {"n_layer", "num_hidden_layers", &Config::n_layer, Form::positive, true},
+    {"vocab_size", "vocab_size", &Config::vocab_size, Form::positive, true},
+    {"pad_vocab_size_multiple", nullptr, &Config::pad_vocab_size_multiple, Form::positive},
+    {"ssm_cfg.d_state", "state_size", &Config::d_state, Form::positive},
+    {"ssm_cfg.d_conv", "conv_kernel", &Config::d_conv, Form::positive},
+    {"ssm_cfg.expand", "expand", &Config::expand, Form::number},
+    {nullptr, "intermediate_size", &Config::d_inner, Form::positive},
+    {"ssm_cfg.dt_rank", "time_step_rank", &Config::dt_rank, Form::positive_or_auto},
+    {"ssm_cfg.conv_bias", "use_conv_bias", &Config::conv_bias, Form::boolean},
+    {"ssm_cfg.bias", "use_bias", &Config::bias, Form::boolean},
+    {nullptr, "layer_norm_epsilon", &Config::norm_eps, Form::number},
+    {"tie_embeddings", "tie_word_embeddings", &Config::tie_embeddings, Form::boolean},
+    {"rms_norm", nullptr, &Config::rms_norm, Form::boolean},
+    {"residual_in_fp32", "residual_in_fp32", &Config::residual_in_fp32, Form::boolean},
+    {"fused_add_norm", nullptr, &Config::fused_add_norm, Form::boolean},
+    {"ssm_cfg.dt_min", "time_step_min", &Config::dt_min, Form::number},
+    {"ssm_cfg.dt_max", "time_step_max", &Config::dt_max, Form::number},
+    {"ssm_cfg.dt_init_floor", "time_step_floor", &Config::dt_init_floor, Form::number},
+    {"ssm_cfg.dt_scale", "time_step_scale", &Config::dt_scale, Form::number},
+    {"ssm_cfg.dt_init", "time_step_init_scheme", &Config::dt_init_random, Form::random_constant},
+    {"initializer_cfg.initializer_range", "initializer_range", &Config::initializer_range, Form::number},
+    {"initializer_cfg.rescale_prenorm_residual", "rescale_prenorm_residual", &Config::rescale_prenorm_residual,
+     Form::boolean},
+};
+
+// "ssm_cfg.d_state" → ("ssm_cfg", "d_state"); a top-level key → ("", key).
+std::pair<std::string, std::string> split_key(const char* key) {
+  const std::string k = key;
+  const auto dot = k.find('.');
+  return dot == std::string::npos ? std::pair{std::string(), k} : std::pair{k.substr(0, dot), k.substr(dot + 1)};
+}
+
+void read_field(const Fields& f, const std::string& key, const ConfigKey& row, Config& c, const std::string& source,
+                const std::string& shown) {
+  if (!f.has(key.c_str())) {
+    TM_CHECK(!row.required, source, ": missing field ", shown);
+    return;
+  }
+  switch (row.form) {
+    case Form::positive:
+    case Form::positive_or_auto: {
+      std::int64_t& out = c.*std::get<std::int64_t Config::*>(row.field);
+      if (row.form == Form::positive_or_auto)
+        f.integer_or_auto(key.c_str(), out);
+      else
+        f.integer(key.c_str(), out);
+      if (row.form == Form::positive || out != 0 || !f.is_string(key.c_str()))
+        TM_CHECK(out > 0, source, ": ", shown, " must be a positive integer, got ", out);
+      break;
+    }
+    case Form::number:
+      if (std::holds_alternative<float Config::*>(row.field)) {
+        double v = c.*std::get<float Config::*>(row.field);
+        f.number(key.c_str(), v);
+        c.*std::get<float Config::*>(row.field) = static_cast<float>(v);
+      } else {
+        f.number(key.c_str(), c.*std::get<double Config::*>(row.field));
+      }
+      break;
+    case Form::boolean: f.boolean(key.c_str(), c.*std::get<bool Config::*>(row.field)); break;
+    case Form::random_constant: {
+      const std::string v = f.string(key.c_str(), "random");
+      TM_CHECK(v == "random" || v == "constant", source, ": ", shown, " must be \"random\" or \"constant\"");
+      c.*std::get<bool Config::*>(row.field) = v == "random";
+      break;
+    }
+  }
+}
+
+// Reads every row that has a key in the dialect (official: nested objects by path).
+void read_keys(const json& j, const Fields& top, ConfigDialect dialect, Config& c, const std::string& source) {
+  for (const ConfigKey& row : kConfigKeys) {
+    const char* key = dialect == ConfigDialect::official ? row.official : row.transformers;
+    if (!key) continue;
+    const auto [object, name] = split_key(key);
+    if (object.empty()) {
+      read_field(top, name, row, c, source, name);
+    } else {
+      const Fields sub(top.object(object.c_str()), source, object + ".");
+      read_field(sub, name, row, c, source, key);
+    }
+  }
+  (void)j;
+}
+
+json value_of(const ConfigKey& row, const Config& c) {
+  return std::visit(
+      [&](auto member) -> json {
+        if (row.form == Form::random_constant) return c.*std::get<bool Config::*>(row.field) ? "random" : "constant";
+        return c.*member;
+      },
+      row.field);
 }
 
 }  // namespace
@@ -111,14 +224,6 @@ Config parse_official_config(std::string_view text, const std::string& source) {
   const json j = parse_object(text, source);
   const Fields f(j, source);
   Config c;
-  f.integer("d_model", c.d_model);
-  f.integer("n_layer", c.n_layer);
-  f.integer("vocab_size", c.vocab_size);
-  f.integer("pad_vocab_size_multiple", c.pad_vocab_size_multiple);
-  f.boolean("rms_norm", c.rms_norm);
-  f.boolean("residual_in_fp32", c.residual_in_fp32);
-  f.boolean("fused_add_norm", c.fused_add_norm);
-  f.boolean("tie_embeddings", c.tie_embeddings);
   std::int64_t d_intermediate = 0;
   f.integer("d_intermediate", d_intermediate);
   TM_CHECK(d_intermediate == 0, source, ": d_intermediate = ", d_intermediate,
@@ -127,36 +232,10 @@ Config parse_official_config(std::string_view text, const std::string& source) {
     TM_CHECK(j["attn_layer_idx"].is_array() && j["attn_layer_idx"].empty(), source,
              ": attention layers (attn_layer_idx) are not supported");
   }
-  for (const char* key : {"d_model", "n_layer", "vocab_size"}) TM_CHECK(f.has(key), source, ": missing field ", key);
-  require_positive(source, "d_model", c.d_model);
-  require_positive(source, "n_layer", c.n_layer);
-  require_positive(source, "vocab_size", c.vocab_size);
-  require_positive(source, "pad_vocab_size_multiple", c.pad_vocab_size_multiple);
-
-  const Fields s(f.object("ssm_cfg"), source, "ssm_cfg.");
-  const std::string layer = s.string("layer", "Mamba1");
+  const std::string layer = Fields(f.object("ssm_cfg"), source, "ssm_cfg.").string("layer", "Mamba1");
   TM_CHECK(layer == "Mamba1", source, ": ssm_cfg.layer = \"", layer, "\" is not supported (only Mamba1)");
-  s.integer("d_state", c.d_state);
-  s.integer("d_conv", c.d_conv);
-  s.number("expand", c.expand);
-  s.integer_or_auto("dt_rank", c.dt_rank);
-  s.boolean("conv_bias", c.conv_bias);
-  s.boolean("bias", c.bias);
-  s.number("dt_min", c.dt_min);
-  s.number("dt_max", c.dt_max);
-  s.number("dt_scale", c.dt_scale);
-  s.number("dt_init_floor", c.dt_init_floor);
-  const std::string dt_init = s.string("dt_init", "random");
-  TM_CHECK(dt_init == "random" || dt_init == "constant", source, ": ssm_cfg.dt_init must be \"random\" or \"constant\"");
-  c.dt_init_random = dt_init == "random";
-  require_positive(source, "ssm_cfg.d_state", c.d_state);
-  require_positive(source, "ssm_cfg.d_conv", c.d_conv);
-  if (s.has("dt_rank") && c.dt_rank != 0) require_positive(source, "ssm_cfg.dt_rank", c.dt_rank);
-  TM_CHECK(!s.has("dt_rank") || c.dt_rank >= 0, source, ": ssm_cfg.dt_rank must be positive or \"auto\"");
-
-  const Fields init(f.object("initializer_cfg"), source, "initializer_cfg.");
-  init.number("initializer_range", c.initializer_range);
-  init.boolean("rescale_prenorm_residual", c.rescale_prenorm_residual);
+  c.mixer = MixerKind::mamba1;
+  read_keys(j, f, ConfigDialect::official, c, source);
   c.resolve(source);
   return c;
 }
@@ -166,90 +245,32 @@ Config parse_hf_config(std::string_view text, const std::string& source) {
   const Fields f(j, source);
   Config c;
   c.pad_vocab_size_multiple = 1;  // the HF vocab_size is the embedding's row count, already padded
-  for (const char* key : {"hidden_size", "num_hidden_layers", "vocab_size"})
-    TM_CHECK(f.has(key), source, ": missing field ", key);
-  f.integer("hidden_size", c.d_model);
-  f.integer("num_hidden_layers", c.n_layer);
-  f.integer("vocab_size", c.vocab_size);
-  f.integer("state_size", c.d_state);
-  f.integer("conv_kernel", c.d_conv);
-  f.number("expand", c.expand);
-  f.integer("intermediate_size", c.d_inner);
-  f.integer_or_auto("time_step_rank", c.dt_rank);
-  f.boolean("use_bias", c.bias);
-  f.boolean("use_conv_bias", c.conv_bias);
-  double eps = c.norm_eps;
-  f.number("layer_norm_epsilon", eps);
-  c.norm_eps = static_cast<float>(eps);
-  f.boolean("tie_word_embeddings", c.tie_embeddings);
-  f.boolean("residual_in_fp32", c.residual_in_fp32);
-  f.number("time_step_min", c.dt_min);
-  f.number("time_step_max", c.dt_max);
-  f.number("time_step_floor", c.dt_init_floor);
-  f.number("time_step_scale", c.dt_scale);
-  const std::string scheme = f.string("time_step_init_scheme", "random");
-  TM_CHECK(scheme == "random" || scheme == "constant", source, ": time_step_init_scheme must be \"random\" or \"constant\"");
-  c.dt_init_random = scheme == "random";
-  f.number("initializer_range", c.initializer_range);
-  f.boolean("rescale_prenorm_residual", c.rescale_prenorm_residual);
+  read_keys(j, f, ConfigDialect::huggingface, c, source);
   const std::string act = f.string("hidden_act", "silu");
   TM_CHECK(act == "silu", source, ": hidden_act \"", act, "\" is not supported (Mamba uses silu)");
-  require_positive(source, "hidden_size", c.d_model);
-  require_positive(source, "num_hidden_layers", c.n_layer);
-  require_positive(source, "vocab_size", c.vocab_size);
-  require_positive(source, "state_size", c.d_state);
-  require_positive(source, "conv_kernel", c.d_conv);
-  if (f.has("intermediate_size")) require_positive(source, "intermediate_size", c.d_inner);
-  if (f.has("time_step_rank") && !j["time_step_rank"].is_string()) require_positive(source, "time_step_rank", c.dt_rank);
   c.resolve(source);
   return c;
 }
 
 std::string official_config_json(const Config& c) {
-  json ssm = {{"d_state", c.d_state}, {"d_conv", c.d_conv},     {"expand", c.expand},
-              {"dt_rank", c.dt_rank}, {"conv_bias", c.conv_bias}, {"bias", c.bias}};
   if (c.d_inner != static_cast<std::int64_t>(c.expand * static_cast<double>(c.d_model)))
     fail("d_inner ", c.d_inner, " is not expand * d_model: the official config cannot express it");
-  json j = {{"d_model", c.d_model},
-            {"n_layer", c.n_layer},
-            {"vocab_size", c.vocab_size},
-            {"ssm_cfg", ssm},
-            {"rms_norm", c.rms_norm},
-            {"residual_in_fp32", c.residual_in_fp32},
-            {"fused_add_norm", c.fused_add_norm},
-            {"pad_vocab_size_multiple", c.pad_vocab_size_multiple},
-            {"tie_embeddings", c.tie_embeddings}};
+  json j = json::object();
+  for (const ConfigKey& row : kConfigKeys) {
+    if (!row.official) continue;
+    const auto [object, name] = split_key(row.official);
+    (object.empty() ? j : j[object])[name] = value_of(row, c);
+  }
+  j["ssm_cfg"]["layer"] = "Mamba1";
   return j.dump(2) + "\n";
 }
 
 std::string hf_config_json(const Config& c) {
-  json j = {{"architectures", {"MambaForCausalLM"}},
-            {"model_type", "mamba"},
-            {"hidden_size", c.d_model},
-            {"num_hidden_layers", c.n_layer},
-            {"vocab_size", c.padded_vocab()},
-            {"state_size", c.d_state},
-            {"conv_kernel", c.d_conv},
-            {"expand", c.expand},
-            {"intermediate_size", c.d_inner},
-            {"time_step_rank", c.dt_rank},
-            {"use_bias", c.bias},
-            {"use_conv_bias", c.conv_bias},
-            {"hidden_act", "silu"},
-            {"layer_norm_epsilon", c.norm_eps},
-            {"tie_word_embeddings", c.tie_embeddings},
-            {"residual_in_fp32", c.residual_in_fp32},
-            {"time_step_min", c.dt_min},
-            {"time_step_max", c.dt_max},
-            {"time_step_floor", c.dt_init_floor},
-            {"time_step_scale", c.dt_scale},
-            {"time_step_init_scheme", c.dt_init_random ? "random" : "constant"},
-            {"initializer_range", c.initializer_range},
-            {"rescale_prenorm_residual", c.rescale_prenorm_residual},
-            {"bos_token_id", 0},
-            {"eos_token_id", 0},
-            {"pad_token_id", 0},
-            {"torch_dtype", "float32"}};
+  json j = {{"architectures", {"MambaForCausalLM"}}, {"model_type", "mamba"}, {"hidden_act", "silu"},
+            {"bos_token_id", 0}, {"eos_token_id", 0}, {"pad_token_id", 0}, {"torch_dtype", "float32"}};
+  for (const ConfigKey& row : kConfigKeys)
+    if (row.transformers) j[row.transformers] = value_of(row, c);
+  j["vocab_size"] = c.padded_vocab();  // transformers' vocab_size is the embedding's (padded) row count
   return j.dump(2) + "\n";
 }
 

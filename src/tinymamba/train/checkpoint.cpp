@@ -12,7 +12,7 @@
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/json.hpp"
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/safetensors.hpp"
 
 namespace tinymamba::train {

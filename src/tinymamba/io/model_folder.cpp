@@ -1,4 +1,4 @@
-#include "tinymamba/io/checkpoint.hpp"
+#include "tinymamba/io/model_folder.hpp"
 
 #include <cmath>
 #include <filesystem>
