@@ -155,8 +155,10 @@ class CaseChecker {
     Rng rng(c_.seed ^ 0x5eedu);
     double F = 0;
     std::size_t n = 0;
-    for (const auto& w : want) {
-      dout.push_back(rng.uniform(static_cast<std::int64_t>(w.size())));
+    for (std::size_t j = 0; j < want.size(); ++j) {
+      const auto& w = want[j];
+      dout.push_back(j < c_.backward_outputs() ? rng.uniform(static_cast<std::int64_t>(w.size()))
+                                               : std::vector<double>(w.size(), 0.0));
       dout_f.push_back(to_float(dout.back()));
       for (std::size_t i = 0; i < w.size(); ++i) F += std::fabs(w[i] * dout.back()[i]);
       n += w.size();

@@ -86,6 +86,8 @@ class OpCase {
   [[nodiscard]] virtual std::string shape() const = 0;  // the row, as printed on a failure
   [[nodiscard]] virtual std::vector<Variant> variants() const { return {Variant{}}; }
   [[nodiscard]] virtual std::vector<std::string> outputs() const = 0;
+  // The outputs a gradient flows back from: the first this many (a carried state after them gets none).
+  [[nodiscard]] virtual std::size_t backward_outputs() const { return outputs().size(); }
   // The reference in double over the current `in` (finite differences perturb `in` and call it again).
   [[nodiscard]] virtual Values reference() const = 0;
   // True when every output is linear in each input separately (a product of inputs, summed): then the
