@@ -107,8 +107,6 @@ class Conv : public OpCase {
     return {.k = 2};
   }
 
-  const ConvShape& conv_shape() const { return s_; }
-
  private:
   const std::vector<double>& state() const {
     static const std::vector<double> none;

@@ -48,7 +48,8 @@ class CrossEntropy : public OpCase {
       const double mx = *std::max_element(row, row + s_.V);
       double sum = 0;
       for (std::int64_t v = 0; v < s_.V; ++v) sum += std::exp(row[v] - mx);
-      for (std::int64_t v = 0; v < s_.V; ++v) t[r * s_.V + v] = w * (std::exp(row[v] - mx) / sum + (v == s_.targets[r]));
+      for (std::int64_t v = 0; v < s_.V; ++v)
+        t[r * s_.V + v] = w * (std::exp(row[v] - mx) / sum + (v == s_.targets[r]));
     }
     return {t};
   }
@@ -80,7 +81,9 @@ class CrossEntropy : public OpCase {
 
  private:
   std::int64_t T() const { return static_cast<std::int64_t>(s_.targets.size()); }
-  std::int64_t targets() const { return std::count_if(s_.targets.begin(), s_.targets.end(), [](auto t) { return t >= 0; }); }
+  std::int64_t targets() const {
+    return std::count_if(s_.targets.begin(), s_.targets.end(), [](std::int32_t t) { return t >= 0; });
+  }
   CrossEntropyShape s_;
 };
 

@@ -106,14 +106,15 @@ class CaseChecker {
     const Values want = c_.reference();
     Values terms = c_.multilinear() ? on_magnitudes(c_, [&] { return c_.reference(); }) : c_.terms();
     const std::vector<std::string> names = c_.outputs();
-    EXPECT_EQ(want.size(), names.size()) << where(Variant{});
+    ASSERT_EQ(want.size(), names.size()) << where(Variant{}) << ": the reference's outputs";
     std::vector<Expected> out(want.size());
     for (std::size_t j = 0; j < want.size(); ++j) {
       out[j].want = want[j];
       out[j].terms = j < terms.size() && !terms[j].empty() ? terms[j] : abs_of(want[j]);
     }
     const std::vector<Variant> variants = c_.variants();
-    const bool any_backward = std::any_of(variants.begin(), variants.end(), [](const Variant& v) { return v.backward; });
+    const bool any_backward =
+        std::any_of(variants.begin(), variants.end(), [](const Variant& v) { return v.backward; });
     Values dout;
     Floats dout_f;
     std::vector<Expected> grads;
@@ -219,8 +220,8 @@ class CaseChecker {
     m << std::setprecision(3) << where(v) << ": " << tensor << ": max|got − want| " << err.max_err << " > bound "
       << bound << " (k " << t.k << " · u " << c_.type->unit << " · max Σ|terms| " << max_terms << "; witness "
       << t.witness << " × " << witness_[tensor] << "; rel " << t.rel << " × max|want| " << max_want << "; floor "
-      << t.floor << "; finite differences " << e.fd_noise << "); worst index " << err.worst << std::setprecision(9)
-      << ": got " << got[err.worst] << ", want " << e.want[err.worst];
+      << t.floor << "; finite differences " << e.fd_noise << "; u: " << c_.type->why << "); worst index "
+      << err.worst << std::setprecision(9) << ": got " << got[err.worst] << ", want " << e.want[err.worst];
     ADD_FAILURE() << m.str();
   }
 

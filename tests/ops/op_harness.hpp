@@ -14,7 +14,8 @@
 //                                    floor)  +  the finite differences' own rounding
 // where Σ|terms| comes from the reference on magnitudes (an op that is linear in each input), the op's own
 // formula, or |want| for an output that is a single term. A gradient the op accumulates (+=) is checked on top
-// of a nonzero start, which adds one rounding and the start's magnitude.
+// of a nonzero start, which adds one rounding and the start's magnitude; one it writes starts as NaN.
+// TINYMAMBA_OP_HARNESS_VERBOSE=1 prints every check's error and bound.
 #pragma once
 
 #include <cstdint>
@@ -125,8 +126,6 @@ class Rng {
   explicit Rng(std::uint32_t seed) : gen_(seed) {}
   [[nodiscard]] std::vector<double> uniform(std::int64_t n, double lo = -1, double hi = 1);
   [[nodiscard]] std::vector<double> normal(std::int64_t n);
-  [[nodiscard]] std::int32_t index(std::int32_t n) { return static_cast<std::int32_t>(gen_() % n); }
-  std::mt19937& gen() { return gen_; }
 
  private:
   std::mt19937 gen_;

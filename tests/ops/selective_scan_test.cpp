@@ -26,6 +26,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <random>
 #include <sstream>
 
@@ -78,8 +79,10 @@ struct FloatRun {
     if (s.z) to_rows(z, p.z, E, ld_e);
     A = to_float(p.A), D = to_float(p.D), bias = to_float(p.delta_bias), h0 = to_float(p.h0);
     out.assign(BL * ld_e, 0.0f), last.assign(s.batch * E * N, 0.0f);
-    du.assign(BL * ld_e, 0.0f), ddelta.assign(BL * ld_e, 0.0f), dz.assign(s.z ? BL * ld_e : 0, 0.0f);
-    dA.assign(E * N, 0.0f), dBC.assign(BL * ld_bc, 0.0f), dD.assign(D.size(), 0.0f), dbias.assign(bias.size(), 0.0f);
+    // Gradients are written, not accumulated: NaN where they go shows an element the backward does not write.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    du.assign(BL * ld_e, nan), ddelta.assign(BL * ld_e, nan), dz.assign(s.z ? BL * ld_e : 0, nan);
+    dA.assign(E * N, nan), dBC.assign(BL * ld_bc, nan), dD.assign(D.size(), nan), dbias.assign(bias.size(), nan);
   }
   // A column slice of the B|C buffer; none when the buffer is empty (l = 0: null + offset is undefined).
   template <class V>
@@ -405,8 +408,8 @@ TEST(ScanAlgorithms, LastStateMayAliasInitialState) {
     FloatRun sep(c.scan_shape(), c.problem()), alias(c.scan_shape(), c.problem());
     sep.forward(algo);
     sep.backward(algo, dout);
-    selective_scan_forward(algo, alias.dims, alias.inputs(alias.h0.data()), {alias.out.data(), alias.ld_e, alias.h0.data()},
-                           &alias.saved);
+    selective_scan_forward(algo, alias.dims, alias.inputs(alias.h0.data()),
+                           {alias.out.data(), alias.ld_e, alias.h0.data()}, &alias.saved);
     EXPECT_EQ(alias.out, sep.out);
     EXPECT_EQ(alias.h0, sep.last);
     if (algo == ScanAlgorithm::sequential) continue;  // its backward reads in.initial_state, now overwritten
