@@ -38,8 +38,9 @@ void project_rows(Mat y, ConstMat x, const float* W, const float* bias, std::int
 }
 
 // One layer for this thread's shares, h (T, d) += mixer(RMSNorm(h)) (the official `Block` + `Mamba.step`).
+// Row b's state is slot slots[b] of conv_state and ssm_state (slot b when slots is empty).
 void layer_step(const Team& team, const LayerWeightsT<const float>& w, const Config& c, std::int64_t T,
-                float* conv_state, float* ssm_state, StepActivations& a) {
+                float* conv_state, float* ssm_state, std::span<const std::int64_t> slots, StepActivations& a) {
   const std::int64_t d = c.d_model, E = c.d_inner, N = c.d_state, R = c.dt_rank, K = c.d_conv, ldx = R + 2 * N;
   float* normed = a.normed.data() + team.thread() * T * d;
   rmsnorm_forward(normed, a.rstd.data() + team.thread() * T, a.hidden.data(), w.norm, T, d, c.norm_eps);
@@ -50,7 +51,8 @@ void layer_step(const Team& team, const LayerWeightsT<const float>& w, const Con
     project_rows({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, d, E + e0, E + e1);
     for (std::int64_t b = 0; b < T; ++b) {
       float* u = a.u.data() + b * E;
-      causal_conv1d_step(u, conv_state + b * E * K, a.xz.data() + b * 2 * E, w.conv, w.conv_bias, K, e0, e1);
+      const std::int64_t slot = slots.empty() ? b : slots[b];
+      causal_conv1d_step(u, conv_state + slot * E * K, a.xz.data() + b * 2 * E, w.conv, w.conv_bias, K, e0, e1);
       silu_forward(u + e0, u + e0, e1 - e0);  // inline: parallel_for inside a team does not fork
     }
   });
@@ -67,9 +69,10 @@ void layer_step(const Team& team, const LayerWeightsT<const float>& w, const Con
     project_rows({a.delta.data(), E}, {a.x_dbl.data(), ldx}, w.dt_proj, nullptr, T, R, e0, e1);
     for (std::int64_t b = 0; b < T; ++b) {
       const float* xd = a.x_dbl.data() + b * ldx;
+      const std::int64_t slot = slots.empty() ? b : slots[b];
       const ScanStep s{.u = a.u.data() + b * E, .delta = a.delta.data() + b * E, .B = xd + R, .C = xd + R + N,
                        .z = a.xz.data() + b * 2 * E + E, .A_log = w.A_log, .D = w.D, .delta_bias = w.dt_proj_bias,
-                       .h = ssm_state + b * E * N, .out = a.y.data() + b * E, .d_state = N};
+                       .h = ssm_state + slot * E * N, .out = a.y.data() + b * E, .d_state = N};
       selective_scan_step(s, e0, e1);
     }
   });
@@ -87,10 +90,21 @@ void layer_step(const Team& team, const LayerWeightsT<const float>& w, const Con
 
 }  // namespace
 
-void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& state, StepActivations& a) {
+void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& state, StepActivations& a,
+             std::span<const std::int64_t> slots) {
   const Config& c = m.config;
   const std::int64_t T = static_cast<std::int64_t>(ids.size()), d = c.d_model, E = c.d_inner, V = c.padded_vocab();
-  TM_CHECK(T >= 1 && state.batch == T, "inference state holds ", state.batch, " sequences, the step ", T, " tokens");
+  if (slots.empty()) {
+    TM_CHECK(T >= 1 && state.batch == T, "inference state holds ", state.batch, " sequences, the step ", T, " tokens");
+  } else {
+    TM_CHECK(T >= 1 && std::ssize(slots) == T, "slots: ", slots.size(), " slots for a step of ", T, " tokens");
+    for (std::int64_t b = 0; b < T; ++b) {
+      TM_CHECK(slots[b] >= 0 && slots[b] < state.batch, "slots[", b, "] = ", slots[b], " is outside the state's ",
+               state.batch, " slots");
+      for (std::int64_t o = 0; o < b; ++o)  // two rows on one slot would race on its state
+        TM_CHECK(slots[o] != slots[b], "slots[", o, "] and slots[", b, "] are both slot ", slots[b]);
+    }
+  }
   check_token_ids(ids, V);
   const ConstWeights& w = m.weights();
   const int threads = static_cast<double>(m.params.size() * sizeof(float)) >= kMinBytesForTeam ? num_threads() : 1;
@@ -107,7 +121,7 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
   embedding_forward(a.hidden.data(), ids.data(), w.embedding, T, d);
   parallel_team(threads, [&](const Team& team) {
     for (std::int64_t i = 0; i < c.n_layer; ++i)
-      layer_step(team, w.layers[i], c, T, state.conv[i].data(), state.ssm[i].data(), a);
+      layer_step(team, w.layers[i], c, T, state.conv[i].data(), state.ssm[i].data(), slots, a);
     // logits = RMSNorm_f(h) · lm_headᵀ, this thread's rows of V
     float* normed = a.normed.data() + team.thread() * T * d;
     rmsnorm_forward(normed, a.rstd.data() + team.thread() * T, a.hidden.data(), w.norm_f, T, d, c.norm_eps);

@@ -33,7 +33,11 @@ struct StepActivations {
 
 // One token per sequence: ids (b) → acts.logits (b, V); the state advances by one token. The scan algorithm
 // does not apply: a step has no time axis to scan.
-void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& state, StepActivations& acts);
+// Row b of ids continues state slot slots[b] (distinct, in [0, state.batch)), so any subset of a pool of slots
+// steps together; without slots, row b uses slot b and state.batch must be b. Each row's logits and state are
+// bitwise the same whatever other rows step beside it: every output is one row's own dot products.
+void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& state, StepActivations& acts,
+             std::span<const std::int64_t> slots = {});
 
 // Logits (b, l, V) computed the way generation computes them: the first `prefill` tokens of each sequence by
 // the parallel forward with `scan` (which fills the state), the rest one token at a time by lm_step.
