@@ -6,10 +6,16 @@
 
 namespace tinymamba {
 
-Engine::Engine(const Model& model, const EngineOptions& options)
-    : model_(&model), options_(options), pool_(model.config, options.slots), one_(model.config, 1) {
-  TM_CHECK(options.prefill_chunk >= 1, "prefill_chunk must be >= 1, got ", options.prefill_chunk);
+namespace {
+const EngineOptions& checked(const EngineOptions& o) {
+  TM_CHECK(o.slots >= 1, "slots must be >= 1, got ", o.slots);
+  TM_CHECK(o.prefill_chunk >= 1, "prefill_chunk must be >= 1, got ", o.prefill_chunk);
+  return o;
 }
+}  // namespace
+
+Engine::Engine(const Model& model, const EngineOptions& options)
+    : model_(&model), options_(checked(options)), pool_(model.config, options.slots), one_(model.config, 1) {}
 
 bool Engine::prefill(Sequence& seq, std::int64_t max_tokens) {
   TM_CHECK(max_tokens >= 1, "max_tokens must be >= 1, got ", max_tokens);
