@@ -159,7 +159,7 @@ void run_generate(GenerateArgs a) {
         std::fflush(stdout);
       }
       std::erase_if(running, [](const Sequence* s) { return s->finished(); });
-      decode_steps += !running.empty();  // the last step samples only: no sequence runs the model
+      decode_steps += !running.empty();  // a step runs the model only when some sequence goes on
     }
   } catch (const Error& e) {
     if (!random_seed) throw;
