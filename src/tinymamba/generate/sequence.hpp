@@ -40,7 +40,8 @@ class Sequence {
   // vocab_size, a SamplingParams or StopRule field).
   Sequence(std::vector<std::int32_t> prompt, const SamplingParams& sampling, const StopRule& stop,
            std::int64_t vocab_size, const Tokenizer* detokenizer = nullptr);
-  // Move-only: two copies would claim one slot. Engine::fork is the copy that gets its own.
+  // Move-only: two copies would claim one slot (Engine::fork is the copy that gets its own). A moved-from
+  // sequence is not used again.
   Sequence(Sequence&&) = default;
   Sequence& operator=(Sequence&&) = default;
 
