@@ -65,6 +65,7 @@ void run_forward(const ForwardArgs& a) {
   Activations acts;
   if (recurrent) {
     const std::int64_t prefill = a.prefill < 0 ? 0 : a.prefill;
+    TM_CHECK(prefill <= L, "--prefill ", prefill, " must be in [0, ", L, "] (the sequence length)");
     meta["prefill"] = std::to_string(prefill);
     const Buffer<float> logits = lm_forward_recurrent(model, ids, B, L, prefill, state, scan);
     out["logits"] = f32_tensor({B, L, V}, logits.data(), logits.size());

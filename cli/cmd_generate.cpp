@@ -1,8 +1,8 @@
 // tinymamba generate — text generation: a parallel prefill of the prompt, then one recurrent step per token
 // (O(1) work and memory per token), sampling each next token, streaming the text as it is produced.
+#include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -14,11 +14,8 @@
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/parse_ids.hpp"
+#include "tinymamba/generate/engine.hpp"
 #include "tinymamba/io/model_folder.hpp"
-#include "tinymamba/model/lm_step.hpp"
-#include "tinymamba/sampling/sampler.hpp"
-#include "tinymamba/sampling/stop_rule.hpp"
-#include "tinymamba/tokenizer/streaming_decoder.hpp"
 #include "tinymamba/tokenizer/utf8.hpp"
 
 namespace tinymamba::cli {
@@ -33,10 +30,6 @@ struct GenerateArgs {
   bool print_ids = false, ignore_eos = false, prompt_given = false, prompt_ids_given = false;
   int threads = 0;
 };
-
-// Prompts longer than this are prefilled in pieces (the state carries over), so activation memory stays
-// bounded however long the prompt is.
-constexpr std::int64_t kPrefillChunk = 1024;
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
@@ -60,13 +53,22 @@ std::vector<std::pair<std::string, std::string>> read_prompts_file(const std::st
   return prompts;
 }
 
-// Finite weights can still overflow to inf or NaN on the way to the logits; say so plainly rather than sample
-// from them.
-void require_finite_logits(std::span<const float> logits, std::int64_t vocab, std::int64_t generated) {
-  for (std::int64_t id = 0; id < vocab && id < std::ssize(logits); ++id)
-    TM_CHECK(std::isfinite(logits[static_cast<std::size_t>(id)]), "the model's logits for token ", generated + 1,
-             " are not finite (", logits[static_cast<std::size_t>(id)], " for id ", id,
-             "): its weights overflow float32 on this prompt");
+// The stop rule for `-n N [--eos ID] [--ignore-eos]`: EOS is --eos if given, else the tokenizer's (none if it
+// has none); --ignore-eos turns it off.
+StopRule stop_rule_from_flags(const GenerateArgs& a, std::optional<std::int32_t> tokenizer_eos, std::int64_t vocab) {
+  TM_CHECK(!(a.eos && a.ignore_eos), "--eos and --ignore-eos contradict each other; pass one of them");
+  TM_CHECK(!a.eos || (*a.eos >= 0 && *a.eos < vocab), "--eos must be in [0, ", vocab, "), got ", a.eos.value_or(0));
+  if (a.ignore_eos) return {.max_new_tokens = a.n, .eos_id = std::nullopt};
+  return {.max_new_tokens = a.n, .eos_id = a.eos ? std::optional(static_cast<std::int32_t>(*a.eos)) : tokenizer_eos};
+}
+
+// The library names a bad SamplingParams field ("top_k must be >= 0"); the flag is that name with dashes.
+void check_sampling_flags(const SamplingParams& p) {
+  if (const auto bad = p.invalid_field()) {
+    std::string flag = "--" + std::string(bad->field);
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    fail(flag, " ", bad->problem);
+  }
 }
 
 void run_generate(GenerateArgs a) {
@@ -77,7 +79,7 @@ void run_generate(GenerateArgs a) {
   TM_CHECK(!(a.prompt_given && a.prompt.empty()), "-p: the prompt is empty");
   TM_CHECK(a.n >= 1, "-n must be at least 1, got ", a.n);
   a.sampling.seed = a.seed ? *a.seed : std::random_device{}();
-  a.sampling.validate();
+  check_sampling_flags(a.sampling);
 
   const std::string dir = a.model_dir.empty() ? default_model_dir() : a.model_dir;
   const Model model = load_model(dir);
@@ -116,81 +118,48 @@ void run_generate(GenerateArgs a) {
     }
   }
   const auto batch = static_cast<std::int64_t>(prompts.size());
-  const StopRule stop = stop_rule_from_flags(a.n, a.eos, a.ignore_eos, tok ? tok->eos_id() : std::nullopt, vocab);
+  const StopRule stop = stop_rule_from_flags(a, tok ? tok->eos_id() : std::nullopt, vocab);
   const bool stream = batch == 1 && !a.print_ids;
   // A random seed is reported on the final statistics line (and in an error during decoding), so that the run can
   // be replayed; stderr holds nothing else until then, so a failure is exactly one line.
   const bool random_seed = !a.seed && a.sampling.temperature > 0;
 
-  // Prefill: each prompt by the parallel forward (in pieces), its final state copied into row b of the batch.
+  // Prefill: each prompt by the parallel forward (in pieces), into its own state slot.
   const auto t_prefill = Clock::now();
   check_fits_in_memory(4.0 * static_cast<double>(batch) *
                            static_cast<double>(c.n_layer * c.d_inner * (c.d_conv + c.d_state) + 2 * c.padded_vocab()),
                        cat(batch, " prompts: their recurrent states and logits"));
-  InferenceState state(c, batch);
-  Activations acts;    // the prefill's
-  StepActivations step;  // the decode steps'
-  std::vector<std::vector<float>> last_logits(batch);
+  Engine engine(model, {.slots = batch, .scan = scan});
+  std::vector<Sequence> seqs;
   std::int64_t prefill_tokens = 0;
   for (std::int64_t b = 0; b < batch; ++b) {
-    InferenceState one(c, 1);
-    const auto& p = prompts[b];
-    for (std::size_t start = 0; start < p.size(); start += kPrefillChunk) {
-      const std::size_t n = std::min<std::size_t>(kPrefillChunk, p.size() - start);
-      lm_forward(model, std::span(p).subspan(start, n), 1, static_cast<std::int64_t>(n), acts,
-                 {.scan = scan, .last_logits_only = true}, &one);
-    }
-    last_logits[b].assign(acts.logits.begin(), acts.logits.end());
-    for (std::int64_t i = 0; i < c.n_layer; ++i) {
-      std::copy(one.conv[i].begin(), one.conv[i].end(), state.conv[i].begin() + b * one.conv[i].size());
-      std::copy(one.ssm[i].begin(), one.ssm[i].end(), state.ssm[i].begin() + b * one.ssm[i].size());
-    }
-    prefill_tokens += static_cast<std::int64_t>(p.size());
+    SamplingParams sp = a.sampling;
+    sp.seed += static_cast<std::uint64_t>(b);  // each sequence its own stream
+    seqs.emplace_back(std::move(prompts[b]), sp, stop, vocab, stream ? &*tok : nullptr);
+    (void)engine.prefill(seqs.back());
+    prefill_tokens += seqs.back().prompt_tokens();
   }
   const double prefill_s = seconds_since(t_prefill);
 
-  // Decode: sample from each row's logits, then one step for all rows that are still running.
-  std::vector<Sampler> samplers;
-  for (std::int64_t b = 0; b < batch; ++b) {
-    SamplingParams sp = a.sampling;
-    sp.seed += static_cast<std::uint64_t>(b);  // each row its own stream
-    samplers.emplace_back(sp, vocab);
-  }
-  std::vector<std::vector<std::int32_t>> history = prompts, generated(batch);
-  std::vector<bool> done(batch, false);
-  std::optional<StreamingDecoder> decoder;
+  // Decode: one step for the sequences still running, until each has stopped.
   if (stream) {
-    decoder.emplace(*tok);
-    std::fputs(tok->decode(prompts[0]).c_str(), stdout);
+    std::fputs(tok->decode(seqs[0].prompt()).c_str(), stdout);
     std::fflush(stdout);
   }
-  const std::int64_t V = c.padded_vocab();
-  std::vector<std::int32_t> next(batch, 0);
+  std::vector<Sequence*> running;
+  for (Sequence& s : seqs)
+    if (s.ready()) running.push_back(&s);
   std::int64_t decode_steps = 0;
   const auto t_decode = Clock::now();
   try {
-    while (true) {
-      bool any = false;
-      for (std::int64_t b = 0; b < batch; ++b) {
-        if (done[b]) continue;
-        require_finite_logits(last_logits[b], vocab, static_cast<std::int64_t>(generated[b].size()));
-        const std::int32_t id = samplers[b].sample(last_logits[b], history[b]);
-        history[b].push_back(id);
-        generated[b].push_back(id);
-        next[b] = id;
-        if (decoder) {
-          const std::string text = decoder->push(id);
-          std::fwrite(text.data(), 1, text.size(), stdout);
-          std::fflush(stdout);
-        }
-        done[b] = stop.reached(generated[b]);
-        any = any || !done[b];
+    while (!running.empty()) {
+      for (const StepToken& t : engine.step(running)) {
+        if (t.text.empty()) continue;  // text comes only when streaming
+        std::fwrite(t.text.data(), 1, t.text.size(), stdout);
+        std::fflush(stdout);
       }
-      if (!any) break;
-      lm_step(model, next, state, step);  // finished rows step too (their output is ignored)
-      ++decode_steps;
-      for (std::int64_t b = 0; b < batch; ++b)
-        if (!done[b]) last_logits[b].assign(step.logits.begin() + b * V, step.logits.begin() + (b + 1) * V);
+      std::erase_if(running, [](const Sequence* s) { return s->finished(); });
+      decode_steps += !running.empty();  // a step runs the model only when some sequence goes on
     }
   } catch (const Error& e) {
     if (!random_seed) throw;
@@ -198,25 +167,23 @@ void run_generate(GenerateArgs a) {
   }
   const double decode_s = seconds_since(t_decode);
 
-  if (decoder) {
-    const std::string rest = decoder->flush();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
+  if (stream) {
     std::fputs("\n", stdout);
   } else {
     for (std::int64_t b = 0; b < batch; ++b) {
       if (a.print_ids) {
         std::string line;
-        for (std::int32_t id : generated[b]) line += (line.empty() ? "" : " ") + std::to_string(id);
+        for (std::int32_t id : seqs[b].generated()) line += (line.empty() ? "" : " ") + std::to_string(id);
         std::puts(line.c_str());
       } else {
-        std::string text = tok->decode(prompts[b]) + tok->decode(generated[b]);
+        std::string text = tok->decode(seqs[b].prompt()) + tok->decode(seqs[b].generated());
         std::printf("%s%s\n", b ? "\n" : "", text.c_str());
       }
     }
   }
   std::fflush(stdout);
   std::int64_t new_tokens = 0;
-  for (const auto& g : generated) new_tokens += static_cast<std::int64_t>(g.size());
+  for (const Sequence& s : seqs) new_tokens += s.generated_tokens();
   if (random_seed) std::fprintf(stderr, "seed: %llu; ", static_cast<unsigned long long>(a.sampling.seed));
   std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s, %lld steps of batch %lld)\n",
                static_cast<long long>(prefill_tokens), prefill_s, prefill_tokens / std::max(prefill_s, 1e-9),

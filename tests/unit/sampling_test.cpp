@@ -116,27 +116,27 @@ TEST(SamplingParams, DefaultsAndBoundariesAreValid) {
   EXPECT_NO_THROW((SamplingParams{.repeat_penalty = 0.5f}.validate()));
 }
 
-TEST(SamplingParams, EveryBadValueIsAnErrorNamingItsFlag) {
+TEST(SamplingParams, EveryBadValueIsAnErrorNamingItsField) {
   struct Case {
     std::function<void(SamplingParams&)> set;
     std::string message;
   };
   const std::vector<Case> cases = {
-      {[](auto& p) { p.temperature = -1; }, "--temperature must be a finite number >= 0 (0 = greedy), got -1"},
-      {[](auto& p) { p.temperature = kNaN; }, "--temperature must be a finite number >= 0 (0 = greedy), got nan"},
-      {[](auto& p) { p.temperature = kInf; }, "--temperature must be a finite number >= 0 (0 = greedy), got inf"},
-      {[](auto& p) { p.top_k = -3; }, "--top-k must be >= 0 (0 = off), got -3"},
-      {[](auto& p) { p.top_p = 0; }, "--top-p must be in (0, 1], got 0"},
-      {[](auto& p) { p.top_p = -0.5f; }, "--top-p must be in (0, 1], got -0.5"},
-      {[](auto& p) { p.top_p = 1.5f; }, "--top-p must be in (0, 1], got 1.5"},
-      {[](auto& p) { p.top_p = kNaN; }, "--top-p must be in (0, 1], got nan"},
-      {[](auto& p) { p.min_p = -0.25f; }, "--min-p must be in [0, 1], got -0.25"},
-      {[](auto& p) { p.min_p = 2; }, "--min-p must be in [0, 1], got 2"},
-      {[](auto& p) { p.min_p = kNaN; }, "--min-p must be in [0, 1], got nan"},
-      {[](auto& p) { p.repeat_penalty = 0; }, "--repeat-penalty must be a finite number > 0 (1 = off), got 0"},
-      {[](auto& p) { p.repeat_penalty = -1.5f; }, "--repeat-penalty must be a finite number > 0 (1 = off), got -1.5"},
-      {[](auto& p) { p.repeat_penalty = kNaN; }, "--repeat-penalty must be a finite number > 0 (1 = off), got nan"},
-      {[](auto& p) { p.repeat_penalty = kInf; }, "--repeat-penalty must be a finite number > 0 (1 = off), got inf"},
+      {[](auto& p) { p.temperature = -1; }, "temperature must be a finite number >= 0 (0 = greedy), got -1"},
+      {[](auto& p) { p.temperature = kNaN; }, "temperature must be a finite number >= 0 (0 = greedy), got nan"},
+      {[](auto& p) { p.temperature = kInf; }, "temperature must be a finite number >= 0 (0 = greedy), got inf"},
+      {[](auto& p) { p.top_k = -3; }, "top_k must be >= 0 (0 = off), got -3"},
+      {[](auto& p) { p.top_p = 0; }, "top_p must be in (0, 1], got 0"},
+      {[](auto& p) { p.top_p = -0.5f; }, "top_p must be in (0, 1], got -0.5"},
+      {[](auto& p) { p.top_p = 1.5f; }, "top_p must be in (0, 1], got 1.5"},
+      {[](auto& p) { p.top_p = kNaN; }, "top_p must be in (0, 1], got nan"},
+      {[](auto& p) { p.min_p = -0.25f; }, "min_p must be in [0, 1], got -0.25"},
+      {[](auto& p) { p.min_p = 2; }, "min_p must be in [0, 1], got 2"},
+      {[](auto& p) { p.min_p = kNaN; }, "min_p must be in [0, 1], got nan"},
+      {[](auto& p) { p.repeat_penalty = 0; }, "repeat_penalty must be a finite number > 0 (1 = off), got 0"},
+      {[](auto& p) { p.repeat_penalty = -1.5f; }, "repeat_penalty must be a finite number > 0 (1 = off), got -1.5"},
+      {[](auto& p) { p.repeat_penalty = kNaN; }, "repeat_penalty must be a finite number > 0 (1 = off), got nan"},
+      {[](auto& p) { p.repeat_penalty = kInf; }, "repeat_penalty must be a finite number > 0 (1 = off), got inf"},
   };
   for (const Case& c : cases) {
     SamplingParams params;
@@ -147,6 +147,9 @@ TEST(SamplingParams, EveryBadValueIsAnErrorNamingItsFlag) {
     } catch (const Error& e) {
       EXPECT_EQ(std::string(e.what()), c.message);
     }
+    const auto bad = params.invalid_field();  // the same, in pieces, for callers that name the field their way
+    ASSERT_TRUE(bad.has_value()) << c.message;
+    EXPECT_EQ(cat(bad->field, " ", bad->problem), c.message);
     // The Sampler validates too, so no caller can skip it.
     EXPECT_THROW(Sampler(params, 4), Error) << c.message;
   }
@@ -558,28 +561,20 @@ TEST(SamplingStopRule, StopsAfterNTokensOrAfterEos) {
   EXPECT_TRUE(none.reached(std::vector<std::int32_t>{}));
 }
 
-TEST(SamplingStopRule, FromFlags) {
-  EXPECT_EQ(stop_rule_from_flags(10, std::nullopt, false, 0, 50277).eos_id, 0);  // the tokenizer's
-  EXPECT_EQ(stop_rule_from_flags(10, 7, false, 0, 50277).eos_id, 7);             // --eos wins
-  EXPECT_EQ(stop_rule_from_flags(10, std::nullopt, true, 0, 50277).eos_id, std::nullopt);
-  EXPECT_EQ(stop_rule_from_flags(10, std::nullopt, false, std::nullopt, 50277).eos_id, std::nullopt);
-  EXPECT_EQ(stop_rule_from_flags(10, std::nullopt, false, 0, 50277).max_new_tokens, 10);
-  auto message = [](auto&& make) {
+TEST(SamplingStopRule, ValidateNamesTheField) {
+  EXPECT_NO_THROW((StopRule{.max_new_tokens = 0, .eos_id = 50276}.validate(50277)));
+  EXPECT_NO_THROW((StopRule{.max_new_tokens = 5, .eos_id = std::nullopt}.validate(50277)));
+  auto message = [](const StopRule& rule) {
     try {
-      make();
+      rule.validate(50277);
     } catch (const Error& e) {
       return std::string(e.what());
     }
     return std::string("no error");
   };
-  EXPECT_EQ(message([] { (void)stop_rule_from_flags(-1, std::nullopt, false, 0, 50277); }),
-            "-n must be >= 0, got -1");
-  EXPECT_EQ(message([] { (void)stop_rule_from_flags(5, 50277, false, 0, 50277); }),
-            "--eos must be in [0, 50277), got 50277");
-  EXPECT_EQ(message([] { (void)stop_rule_from_flags(5, -2, false, 0, 50277); }),
-            "--eos must be in [0, 50277), got -2");
-  EXPECT_EQ(message([] { (void)stop_rule_from_flags(5, 3, true, 0, 50277); }),
-            "--eos and --ignore-eos contradict each other; pass one of them");
+  EXPECT_EQ(message({.max_new_tokens = -1, .eos_id = 0}), "max_new_tokens must be >= 0, got -1");
+  EXPECT_EQ(message({.max_new_tokens = 5, .eos_id = 50277}), "eos_id must be in [0, 50277), got 50277");
+  EXPECT_EQ(message({.max_new_tokens = 5, .eos_id = -2}), "eos_id must be in [0, 50277), got -2");
 }
 
 }  // namespace

@@ -37,11 +37,12 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
     for (std::int64_t i = 0; i < T; ++i) a.identity_slots[i] = i;
     slots = a.identity_slots;
   }
-  TM_CHECK(std::ssize(slots) == T, "lm_step: ", T, " tokens but ", slots.size(), " state slots");
+  TM_CHECK(std::ssize(slots) == T, "slots: ", slots.size(), " slots for a step of ", T, " tokens");
   for (std::int64_t i = 0; i < T; ++i) {
-    TM_CHECK(slots[i] >= 0 && slots[i] < state.batch, "lm_step: state slot ", slots[i], " is outside [0, ",
-             state.batch, ")");
-    for (std::int64_t j = 0; j < i; ++j) TM_CHECK(slots[j] != slots[i], "lm_step: state slot ", slots[i], " given twice");
+    TM_CHECK(slots[i] >= 0 && slots[i] < state.batch, "slots[", i, "] = ", slots[i], " is outside the state's ",
+             state.batch, " slots");
+    for (std::int64_t j = 0; j < i; ++j)
+      TM_CHECK(slots[j] != slots[i], "slots[", j, "] and slots[", i, "] are both slot ", slots[i]);
   }
   check_token_ids(ids, V);
   const ConstWeights& w = m.weights();
@@ -80,7 +81,7 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
 Buffer<float> lm_forward_recurrent(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch,
                                    std::int64_t len, std::int64_t prefill, InferenceState& state, ScanAlgorithm scan) {
   const std::int64_t V = m.config.padded_vocab();
-  TM_CHECK(prefill >= 0 && prefill <= len, "--prefill ", prefill, " must be in [0, ", len, "] (the sequence length)");
+  TM_CHECK(prefill >= 0 && prefill <= len, "prefill = ", prefill, " must be in [0, ", len, "] (the sequence length)");
   TM_CHECK(static_cast<std::int64_t>(ids.size()) == batch * len, "input ids: expected ", batch * len, " ids");
   Buffer<float> logits(static_cast<std::size_t>(batch * len * V));
   if (prefill > 0) {

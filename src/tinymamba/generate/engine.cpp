@@ -1,0 +1,128 @@
+#include "tinymamba/generate/engine.hpp"
+
+#include <algorithm>
+
+#include "tinymamba/core/error.hpp"
+
+namespace tinymamba {
+
+namespace {
+const EngineOptions& checked(const EngineOptions& o) {
+  TM_CHECK(o.slots >= 1, "slots must be >= 1, got ", o.slots);
+  TM_CHECK(o.prefill_chunk >= 1, "prefill_chunk must be >= 1, got ", o.prefill_chunk);
+  return o;
+}
+}  // namespace
+
+Engine::Engine(const Model& model, const EngineOptions& options)
+    : model_(&model), options_(checked(options)), pool_(model.config, options.slots), one_(model.config, 1) {}
+
+bool Engine::prefill(Sequence& seq, std::int64_t max_tokens) {
+  TM_CHECK(max_tokens >= 1, "max_tokens must be >= 1, got ", max_tokens);
+  if (seq.slot_ < 0) {
+    TM_CHECK(seq.prefilled_ == 0 && !seq.finished(), "prefill: the sequence was released");
+    TM_CHECK(seq.vocab_size() <= model_->config.padded_vocab(), "vocab_size ", seq.vocab_size(),
+             " exceeds the model's vocabulary of ", model_->config.padded_vocab());
+    seq.slot_ = pool_.acquire();
+    seq.engine_ = this;
+  }
+  check_owned(seq, "prefill: the sequence");
+  TM_CHECK(seq.prefilled_ < seq.prompt_tokens_, "prefill: all ", seq.prompt_tokens_, " prompt tokens are in already");
+
+  pool_.copy_out(seq.slot_, one_);
+  const std::span<const std::int32_t> prompt = seq.prompt();
+  const std::int64_t end = seq.prefilled_ + std::min(max_tokens, seq.prompt_tokens_ - seq.prefilled_);
+  while (seq.prefilled_ < end) {
+    const std::int64_t n = std::min(options_.prefill_chunk, end - seq.prefilled_);
+    lm_forward(*model_, prompt.subspan(seq.prefilled_, n), 1, n, prefill_acts_,
+               {.scan = options_.scan, .last_logits_only = true}, &one_);
+    seq.prefilled_ += n;
+  }
+  pool_.copy_in(seq.slot_, one_);
+  if (seq.prefilled_ == seq.prompt_tokens_) {
+    seq.logits_.assign(prefill_acts_.logits.begin(), prefill_acts_.logits.end());
+    if (seq.stop_.reached(seq.generated())) seq.finish_ = FinishReason::length;
+  }
+  return seq.ready();
+}
+
+void Engine::resume(Sequence& seq, const InferenceState& snapshot) {
+  TM_CHECK(seq.slot_ < 0 && seq.prefilled_ == 0 && !seq.finished(),
+           "resume: the sequence has started already (it holds or held a state)");
+  TM_CHECK(snapshot.tokens_seen >= 0 && snapshot.tokens_seen < seq.prompt_tokens_, "resume: the snapshot's ",
+           snapshot.tokens_seen, " tokens must be fewer than the prompt's ", seq.prompt_tokens_,
+           " (the last prompt token is run to give the first logits)");
+  TM_CHECK(seq.vocab_size() <= model_->config.padded_vocab(), "vocab_size ", seq.vocab_size(),
+           " exceeds the model's vocabulary of ", model_->config.padded_vocab());
+  const std::int64_t slot = pool_.acquire();
+  try {
+    pool_.copy_in(slot, snapshot);  // checks its shape
+  } catch (...) {
+    pool_.release(slot);
+    throw;
+  }
+  seq.slot_ = slot;
+  seq.engine_ = this;
+  seq.prefilled_ = snapshot.tokens_seen;
+}
+
+std::vector<StepToken> Engine::step(std::span<Sequence* const> seqs) {
+  const std::int64_t B = std::ssize(seqs);
+  for (std::int64_t i = 0; i < B; ++i) {
+    const Sequence* s = seqs[i];
+    TM_CHECK(s != nullptr, "seqs[", i, "] is null");
+    const std::string what = cat("seqs[", i, "]");
+    TM_CHECK(s->slot_ >= 0, what, " holds no state: not prefilled yet, or released");
+    check_owned(*s, what.c_str());
+    TM_CHECK(!s->finished(), what, " has finished (", finish_reason_name(s->finish_), ")");
+    TM_CHECK(s->prefilled_ == s->prompt_tokens_, what, " is not prefilled: ", s->prefilled_, " of its ",
+             s->prompt_tokens_, " prompt tokens are in");
+    for (std::int64_t j = 0; j < i; ++j) TM_CHECK(seqs[j] != s, "seqs[", j, "] and ", what, " are the same sequence");
+    s->check_logits();  // before any sequence takes a token, so that an error leaves every one as it was
+  }
+
+  std::vector<StepToken> out;
+  out.reserve(static_cast<std::size_t>(B));
+  ids_.clear();
+  slots_.clear();
+  for (Sequence* s : seqs) {
+    out.push_back(s->take_next());
+    if (!s->finished()) {
+      ids_.push_back(out.back().id);
+      slots_.push_back(s->slot_);
+    }
+  }
+  if (ids_.empty()) return out;
+  lm_step(*model_, ids_, pool_.states(), step_acts_, slots_);
+  const std::int64_t V = model_->config.padded_vocab();
+  std::int64_t row = 0;
+  for (Sequence* s : seqs) {
+    if (s->finished()) continue;
+    s->logits_.assign(step_acts_.logits.begin() + row * V, step_acts_.logits.begin() + (row + 1) * V);
+    pool_.add_tokens(s->slot_, 1);
+    ++row;
+  }
+  return out;
+}
+
+Sequence Engine::fork(const Sequence& seq) {
+  TM_CHECK(seq.slot_ >= 0, "fork: the sequence holds no state (not prefilled yet, or released)");
+  check_owned(seq, "fork: the sequence");
+  Sequence copy(seq);
+  copy.slot_ = pool_.acquire();
+  pool_.copy(seq.slot_, copy.slot_);
+  return copy;
+}
+
+void Engine::release(Sequence& seq) {
+  if (seq.slot_ < 0) return;
+  check_owned(seq, "release: the sequence");
+  pool_.release(seq.slot_);
+  seq.slot_ = -1;
+}
+
+void Engine::check_owned(const Sequence& seq, const char* what) const {
+  TM_CHECK(seq.engine_ == this, what, " holds a slot of another engine");
+}
+
+}  // namespace tinymamba

@@ -1,0 +1,78 @@
+// Generation: prefill each sequence's prompt (in chunks, continuing its state), then step any subset of the
+// ready sequences together, one token each per step. A sequence joins the steps once its own prefill is done
+// and leaves when it stops, so callers batch continuously: a server adds requests between steps and prefills
+// a chunk of a new prompt between two decode steps; the CLI steps all of its prompts until each stops.
+//
+// Batch invariance: a sequence's tokens are bitwise the same whether it steps alone or beside others, and
+// whichever slot it holds. Each row of lm_step is computed by its own dot products in a fixed order
+// (linear_rows_accumulate reads each row of W once for all rows of x but sums each row's dot product alone;
+// RMSNorm, the conv and the scan are per row), and each sequence samples from its own random stream. A
+// prompt's prefill depends only on the prompt and on how it is cut into chunks.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "tinymamba/generate/sequence.hpp"
+#include "tinymamba/generate/state_pool.hpp"
+#include "tinymamba/model/lm.hpp"
+#include "tinymamba/model/lm_step.hpp"
+
+namespace tinymamba {
+
+struct EngineOptions {
+  std::int64_t slots = 1;             // how many sequences may hold a state at once
+  std::int64_t prefill_chunk = 1024;  // prompt tokens per parallel forward: bounds its activation memory
+  ScanAlgorithm scan = kDefaultScan;  // the prefill's scan algorithm (a step has none)
+};
+
+// Not thread-safe: one caller drives an engine (its steps use all the library's threads).
+class Engine {
+ public:
+  // The model must outlive the engine. Throws Error naming a bad option.
+  Engine(const Model& model, const EngineOptions& options);
+
+  [[nodiscard]] const Model& model() const { return *model_; }
+  [[nodiscard]] StatePool& pool() { return pool_; }
+
+  // Absorbs up to max_tokens more of seq's prompt into its state, acquiring a zeroed slot first if it has
+  // none: parallel forwards of at most prefill_chunk tokens each, from where the previous call stopped.
+  // Returns seq.ready(). Once the whole prompt is in, the last prompt token's logits wait for the first
+  // step; a sequence whose stop rule holds before any token (max_new_tokens 0) finishes ("length") instead.
+  bool prefill(Sequence& seq, std::int64_t max_tokens = std::numeric_limits<std::int64_t>::max());
+
+  // Starts seq (not yet prefilled, no slot) from a state that absorbed its first snapshot.tokens_seen prompt
+  // tokens — fewer than all of them — e.g. a StatePool::snapshot taken after prefilling a shared prefix;
+  // prefill then absorbs the rest.
+  void resume(Sequence& seq, const InferenceState& snapshot);
+
+  // One token for each of seqs (distinct, each ready): samples it from the sequence's pending logits, appends
+  // it and applies the stop rule; then ONE lm_step over the slots of those that did not stop computes their
+  // next logits. A sequence that stops leaves: it never steps again, and its state holds all its tokens but
+  // the last. Returns, per sequence in order, the token, its text and the finish reason. The arguments are
+  // checked before anything changes (Error naming seqs[i]).
+  std::vector<StepToken> step(std::span<Sequence* const> seqs);
+
+  // A copy of seq on a newly acquired slot holding a copy of its state: the same tokens, pending logits and
+  // random stream, so it continues exactly as seq would.
+  [[nodiscard]] Sequence fork(const Sequence& seq);
+
+  // Gives seq's slot back; seq keeps its tokens and can no longer step. Nothing to do without a slot.
+  void release(Sequence& seq);
+
+ private:
+  void check_owned(const Sequence& seq, const char* what) const;
+
+  const Model* model_;
+  EngineOptions options_;
+  StatePool pool_;
+  InferenceState one_;             // a prefill's one-sequence state
+  Activations prefill_acts_;
+  StepActivations step_acts_;
+  std::vector<std::int32_t> ids_;    // (b) one step's tokens
+  std::vector<std::int64_t> slots_;  // (b) and their slots
+};
+
+}  // namespace tinymamba
