@@ -3,7 +3,10 @@
 #include <utf8proc.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "tinymamba/core/error.hpp"
@@ -12,12 +15,6 @@
 
 namespace tinymamba {
 namespace {
-
-// The canonical combining class in Unicode 9.0: utf8proc's, except 0 for the marks that came later.
-int combining_class(utf8proc_int32_t cp) {
-  const int ccc = utf8proc_get_property(cp)->combining_class;
-  return ccc != 0 && normalizes_after_unicode9(static_cast<char32_t>(cp)) ? 0 : ccc;
-}
 
 // A starter that composes with nothing, at which step 3 cuts the text for utf8proc: a character Unicode 9.0 did
 // not have, or U+11A7, which utf8proc 2.8 "composes" with a preceding LV syllable by dropping it (it takes
@@ -40,32 +37,49 @@ std::string nfc(std::string_view text) {
   if (std::all_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
     return std::string(text);
   }
-  // 1. Canonical decomposition, a character at a time (Hangul syllables into jamo, "é" into "e" + U+0301).
+  // 1. Canonical decomposition, a character at a time (Hangul syllables into jamo, "é" into "e" + U+0301), and
+  // the combining class of each code point in Unicode 9.0 (of the parts of a decomposition, all in 9.0 as the
+  // character is: utf8proc's).
   std::vector<utf8proc_int32_t> cps;
+  std::vector<std::uint8_t> classes;
   cps.reserve(text.size());
+  classes.reserve(text.size());
+  bool barriers = false;  // whether a starter that composes with nothing occurs
   for (std::size_t pos = 0; pos < text.size();) {
     const CodePoint cp = decode_utf8_at(text, pos);
     pos += cp.length;
     if (normalizes_after_unicode9(cp.value)) {
       cps.push_back(static_cast<utf8proc_int32_t>(cp.value));
+      classes.push_back(0);
+      barriers = true;
       continue;
     }
     utf8proc_int32_t parts[8];  // canonical decompositions have at most 4 code points
     const utf8proc_ssize_t n = utf8proc_decompose_char(static_cast<utf8proc_int32_t>(cp.value), parts, 8,
                                                        UTF8PROC_DECOMPOSE, nullptr);
     TM_CHECK(n > 0 && n <= 8, "NFC: cannot decompose U+", static_cast<std::uint32_t>(cp.value));
-    cps.insert(cps.end(), parts, parts + n);
+    for (const utf8proc_int32_t part : std::span(parts, static_cast<std::size_t>(n))) {
+      cps.push_back(part);
+      classes.push_back(utf8proc_get_property(part)->combining_class);
+      barriers = barriers || part == 0x11A7;
+    }
   }
   // 2. Canonical ordering: each run of non-starters (combining class > 0) sorted stably by class.
-  for (auto run = cps.begin(); run != cps.end();) {
-    run = std::find_if(run, cps.end(), [](utf8proc_int32_t c) { return combining_class(c) != 0; });
-    const auto end = std::find_if(run, cps.end(), [](utf8proc_int32_t c) { return combining_class(c) == 0; });
-    if (end - run > 1) {
-      std::stable_sort(run, end, [](utf8proc_int32_t a, utf8proc_int32_t b) {
-        return combining_class(a) < combining_class(b);
-      });
+  std::vector<std::pair<std::uint8_t, utf8proc_int32_t>> run;  // (class, code point)
+  for (std::size_t begin = 0; begin < cps.size();) {
+    if (classes[begin] == 0) {
+      ++begin;
+      continue;
     }
-    run = end;
+    std::size_t end = begin + 1;
+    while (end < cps.size() && classes[end] != 0) ++end;
+    if (end - begin > 1) {
+      run.clear();
+      for (std::size_t i = begin; i < end; ++i) run.emplace_back(classes[i], cps[i]);
+      std::stable_sort(run.begin(), run.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      for (std::size_t i = begin; i < end; ++i) cps[i] = run[i - begin].second;
+    }
+    begin = end;
   }
   // 3. Canonical composition (STABLE: composition exclusions stay decomposed) by utf8proc, of each stretch
   // between two starters that compose with nothing: they block every composition across them, so they can be
@@ -73,7 +87,7 @@ std::string nfc(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (auto stretch = cps.begin(); stretch != cps.end();) {
-    const auto end = std::find_if(stretch, cps.end(), composes_with_nothing);
+    const auto end = barriers ? std::find_if(stretch, cps.end(), composes_with_nothing) : cps.end();
     const utf8proc_ssize_t n = utf8proc_normalize_utf32(
         std::to_address(stretch), end - stretch, static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPOSE));
     TM_CHECK(n >= 0, "NFC: composition failed: ", utf8proc_errmsg(n));
