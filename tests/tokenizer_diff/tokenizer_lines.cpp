@@ -14,7 +14,6 @@
 // tokenizer that does not load ends the program (exit status 1).
 #include <utf8proc.h>
 
-#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
