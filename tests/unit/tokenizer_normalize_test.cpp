@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tinymamba/tokenizer/utf8.hpp"
+#include "tokenizer_test_support.hpp"
 
 namespace tinymamba {
 namespace {
@@ -28,7 +29,39 @@ TEST(TokenizerNormalize, KnownNfcForms) {
   EXPECT_EQ(nfc("\ufb01 \u2122"), "\ufb01 \u2122");                  // compatibility characters are kept
 }
 
-// utf8proc's own NFC (utf8proc_map with STABLE|COMPOSE, what utf8proc_NFC does) is the oracle on short strings.
+// Hugging Face's NFC has Unicode 9.0 data (nfc_unicode9.hpp), utf8proc 15.0's; each string is a minimal case of
+// a difference, and the expected NFC and ids are Hugging Face's (tokenizers 0.23.2, as installed into the build
+// folder by tests/tokenizer_diff/run.sh), from the repository root:
+//   node -e 'const t = require("./build/tokenizer-diff/node_modules/tokenizers");
+//     const tok = t.Tokenizer.fromFile("../shared/tokenizer/gpt-neox-20b.json"); const nfc = t.nfcNormalizer();
+//     (async () => { for (const s of process.argv.slice(1)) { const text = JSON.parse(`"${s}"`);
+//       const ids = (await tok.encode(text, null, { addSpecialTokens: false })).getIds();
+//       console.log(s, [...nfc.normalizeString(text)].map((c) => c.codePointAt(0).toString(16)), ids); } })();'
+//     'x\u0301\u1df7' 'a\ud806\udd43\u0301' '\ud806\udd35\ud806\udd30' '\uac00\u11a7' '\u1100\u1161\u11a7'
+TEST(TokenizerNormalize, MarksNewerThanUnicode9AreStartersLikeHuggingFace) {
+  const Tokenizer& tok = test::neox_tokenizer();
+  // U+1DF7 (class 228 since Unicode 10.0) is not sorted before U+0301 (230).
+  EXPECT_EQ(nfc("x\u0301\u1df7"), "x\u0301\u1df7");
+  EXPECT_EQ(tok.encode("x\u0301\u1df7"), (std::vector<std::int32_t>{89, 136, 212, 157, 117, 117}));
+  // U+11943 (class 7 since Unicode 13.0) blocks "a" + U+0301 from composing, as a starter does.
+  EXPECT_EQ(nfc("a\U00011943\u0301"), "a\U00011943\u0301");
+  EXPECT_EQ(tok.encode("a\U00011943\u0301"), (std::vector<std::int32_t>{66, 172, 228, 100, 214, 136, 212}));
+  // U+11935 U+11930 is not composed into U+11938 (a Unicode 13.0 composition).
+  EXPECT_EQ(nfc("\U00011935\U00011930"), "\U00011935\U00011930");
+  EXPECT_EQ(tok.encode("\U00011935\U00011930"), (std::vector<std::int32_t>{172, 228, 99, 115, 172, 228, 99, 110}));
+}
+
+// utf8proc 2.8 composed an LV syllable with U+11A7 (not a trailing consonant) by dropping the U+11A7.
+TEST(TokenizerNormalize, KeepsU11A7AfterAnLvSyllableLikeHuggingFace) {
+  const Tokenizer& tok = test::neox_tokenizer();
+  for (const std::string text : {"\uac00\u11a7", "\u1100\u1161\u11a7"}) {
+    EXPECT_EQ(nfc(text), "\uac00\u11a7") << nlohmann::json(text).dump();
+    EXPECT_EQ(tok.encode(text), (std::vector<std::int32_t>{35061, 157, 217, 102})) << nlohmann::json(text).dump();
+  }
+}
+
+// utf8proc's own NFC (utf8proc_map with STABLE|COMPOSE, what utf8proc_NFC does) is the oracle on short strings
+// of characters that Unicode 9.0 had already (where its 15.0 data is 9.0's), U+11A7 excepted.
 std::string utf8proc_nfc(std::string_view text) {
   utf8proc_uint8_t* out = nullptr;
   const auto n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(text.data()),
