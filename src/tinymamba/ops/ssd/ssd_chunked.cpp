@@ -5,7 +5,8 @@
 //   W       = (C Bᵀ) ∘ L · diag(δ)                 (q, q)    the masked "attention" matrix
 //   y       = W X + diag(exp(a)) C M_inᵀ + D·X      (q, p)    intra-chunk + from the entering state
 //   M_out   = exp(a_last)·M_in + Xᵀ diag(w) B        (p, n)    w_s = exp(a_last − a_s)·δ_s
-// Every product is an sgemm on the inputs in place (row strides as given). Every exp argument is ≤ 0, so
+// Every product is an sgemm on the inputs in place (row strides as given); C Bᵀ, which depends on the group and
+// not the head, is computed once per (b, group, chunk) before the walk. Every exp argument is ≤ 0, so
 // nothing overflows. The backward is the same list reversed, per chunk from the last, carrying
 // G = ∂/∂M_out into the previous chunk; the (q, q) loop gives the gradients through the decay mask and δ,
 // and the reverse cumulative sum of ∂/∂a gives those through a = cumsum(δ·A).
@@ -54,10 +55,24 @@ struct ChunkTime {
   }
 };
 
-// W = (C Bᵀ) ∘ decay · diag(δ), zero above the diagonal; CB is left in `cb`.
-void attention(const SsdInputs& in, const ChunkTime& tm, const float* C, const float* B, std::int64_t q,
-               std::int64_t Q, std::int64_t N, float* cb, float* W) {
-  gemm(false, true, q, q, N, C, in.ld_C, B, in.ld_B, 0.0f, cb, Q);
+// C Bᵀ of every chunk, (b, g, ⌈l/Q⌉, Q, Q): it depends on the group, not the head, so the heads of a group
+// share it (with n = 2p, as in mamba2-130m, it is half of the forward's products). About b·g·l·Q values.
+Buffer<float> chunk_cbs(const SsdDims& dims, const SsdInputs& in) {
+  const std::int64_t L = dims.len, G = dims.ngroups, N = dims.d_state, Q = chunk_of(dims), nc = chunks_of(dims);
+  Buffer<float> cbs(static_cast<std::size_t>(dims.batch * G * nc * Q * Q));
+  parallel_for(dims.batch * G * nc, [&](std::int64_t i0, std::int64_t i1, int) {
+    for (std::int64_t i = i0; i < i1; ++i) {
+      const std::int64_t b = i / (G * nc), g = i / nc % G, t0 = i % nc * Q, q = std::min(Q, L - t0);
+      const std::int64_t row0 = b * L + t0;
+      gemm(false, true, q, q, N, in.C + row0 * in.ld_C + g * N, in.ld_C, in.B + row0 * in.ld_B + g * N, in.ld_B,
+           0.0f, cbs.data() + i * Q * Q, Q);
+    }
+  }, grain_for(Q * Q * N));
+  return cbs;
+}
+
+// W = CB ∘ decay · diag(δ), zero above the diagonal.
+void attention(const ChunkTime& tm, const float* cb, std::int64_t q, std::int64_t Q, float* W) {
   for (std::int64_t l = 0; l < q; ++l) {
     const float* cbr = cb + l * Q;
     const float* dr = tm.decay.data() + l * Q;
@@ -73,9 +88,10 @@ void chunked_forward(const SsdDims& dims, const SsdInputs& in, const SsdOutputs&
   const std::int64_t L = dims.len, H = dims.nheads, P = dims.headdim, N = dims.d_state, Q = chunk_of(dims),
                      nc = chunks_of(dims), hpg = H / dims.ngroups;
   if (saved) saved->states.assign(static_cast<std::size_t>(dims.batch * H * nc * P * N), 0.0f);
+  const Buffer<float> cbs = chunk_cbs(dims, in);
   parallel_for(dims.batch * H, [&](std::int64_t i0, std::int64_t i1, int) {
     ChunkTime tm(Q);
-    std::vector<float> cb(Q * Q), W(Q * Q), CM(Q * P), Bw(Q * N), M(P * N);
+    std::vector<float> W(Q * Q), CM(Q * P), Bw(Q * N), M(P * N);
     for (std::int64_t i = i0; i < i1; ++i) {
       const std::int64_t b = i / H, h = i % H, g = h / hpg;
       for (std::int64_t k = 0; k < P * N; ++k) M[k] = in.initial_state ? in.initial_state[i * P * N + k] : 0.0f;
@@ -87,7 +103,7 @@ void chunked_forward(const SsdDims& dims, const SsdInputs& in, const SsdOutputs&
         const float* Cc = in.C + row0 * in.ld_C + g * N;           // (q, n)
         float* Y = out.y + row0 * out.ld_y + h * P;                // (q, p)
         tm.compute(in, row0, q, Q, h);
-        attention(in, tm, Cc, Bc, q, Q, N, cb.data(), W.data());
+        attention(tm, cbs.data() + ((b * dims.ngroups + g) * nc + c) * Q * Q, q, Q, W.data());
         gemm(false, false, q, P, q, W.data(), Q, X, in.ld_x, 0.0f, Y, out.ld_y);  // (q, p) = (q, q)·(q, p)
         gemm(false, true, q, P, N, Cc, in.ld_C, M.data(), N, 0.0f, CM.data(), P);  // (q, p) = (q, n)·(p, n)ᵀ
         for (std::int64_t l = 0; l < q; ++l) {
@@ -124,10 +140,11 @@ void chunked_backward(const SsdDims& dims, const SsdInputs& in, const float* dy,
   // dB and dC sum over the heads of a group; threads own head ranges, so each accumulates its own partial.
   std::vector<double> dB_part(static_cast<std::size_t>(threads * rows_bc), 0.0);
   std::vector<double> dC_part(dB_part.size(), 0.0);
+  const Buffer<float> cbs = chunk_cbs(dims, in);
 
   parallel_for(H, [&](std::int64_t h0, std::int64_t h1, int thread) {
     ChunkTime tm(Q);
-    std::vector<float> cb(Q * Q), W(Q * Q), dW(Q * Q), CM(Q * P), Yp(Q * P), dY(Q * P), dX(Q * P), dCc(Q * N),
+    std::vector<float> W(Q * Q), dW(Q * Q), CM(Q * P), Yp(Q * P), dY(Q * P), dX(Q * P), dCc(Q * N),
         dBc(Q * N), T(Q * N), Gm(P * N);
     std::vector<double> da(Q), dd(Q), colsum(Q);
     double* dBp = dB_part.data() + thread * rows_bc;
@@ -146,8 +163,9 @@ void chunked_backward(const SsdDims& dims, const SsdInputs& in, const float* dy,
           const float* X = in.x + row0 * in.ld_x + h * P;
           const float* Bc = in.B + row0 * in.ld_B + g * N;
           const float* Cc = in.C + row0 * in.ld_C + g * N;
+          const float* cb = cbs.data() + ((b * G + g) * nc + c) * Q * Q;
           tm.compute(in, row0, q, Q, h);
-          attention(in, tm, Cc, Bc, q, Q, N, cb.data(), W.data());
+          attention(tm, cb, q, Q, W.data());
           gemm(false, true, q, P, N, Cc, in.ld_C, M, N, 0.0f, CM.data(), P);  // C M_inᵀ
           // dY = ∂/∂y before the gate; with z the pre-gate y is recomputed for dz.
           if (in.z) gemm(false, false, q, P, q, W.data(), Q, X, in.ld_x, 0.0f, Yp.data(), P);
@@ -174,7 +192,7 @@ void chunked_backward(const SsdDims& dims, const SsdInputs& in, const float* dy,
           gemm(false, true, q, q, P, dY.data(), P, X, in.ld_x, 0.0f, dW.data(), Q);
           for (std::int64_t l = 0; l < q; ++l) {
             float* r = dW.data() + l * Q;
-            const float* cbr = cb.data() + l * Q;
+            const float* cbr = cb + l * Q;
             const float* dr = tm.decay.data() + l * Q;
             double rowsum = 0.0;
             for (std::int64_t s = 0; s <= l; ++s) {
