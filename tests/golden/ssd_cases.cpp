@@ -65,7 +65,8 @@ void run_ssd_case(const Case& c, CaseReport& report) {
     std::vector<float> dx(x.size()), ddt(dt.size()), dA(A.size()), dB(Bm.size()), dC(Cm.size()), dD(D.size()),
         dz(z.size()), dbias(bias.size()), dinit(init.size());
     const SsdGrads g{.dx = dx.data(), .ld_dx = H * P, .ddt = ddt.data(), .ld_ddt = H, .dA = dA.data(),
-                     .dB = dB.data(), .ld_dB = G * N, .dC = dC.data(), .ld_dC = G * N, .dD = D.empty() ? nullptr : dD.data(),
+                     .dB = dB.data(), .ld_dB = G * N, .dC = dC.data(), .ld_dC = G * N,
+                     .dD = D.empty() ? nullptr : dD.data(),
                      .dz = z.empty() ? nullptr : dz.data(), .ld_dz = H * P,
                      .ddt_bias = bias.empty() ? nullptr : dbias.data(),
                      .dinitial_state = init.empty() ? nullptr : dinit.data()};

@@ -49,7 +49,8 @@ struct NormRun {
     ld_in = 2 * c.d + (c.strided ? 3 : 0), ld_out = c.d + (c.strided ? 5 : 0);
     in.assign(c.rows * ld_in, 1e30f);
     for (std::int64_t r = 0; r < c.rows; ++r)
-      for (std::int64_t i = 0; i < c.d; ++i) in[r * ld_in + i] = y[r * c.d + i], in[r * ld_in + c.d + i] = z[r * c.d + i];
+      for (std::int64_t i = 0; i < c.d; ++i)
+        in[r * ld_in + i] = y[r * c.d + i], in[r * ld_in + c.d + i] = z[r * c.d + i];
     w.assign(wd.begin(), wd.end());
     out.assign(c.rows * ld_out, 0.0f), rstd.assign(c.rows * (c.d / c.group), 0.0f);
   }
@@ -93,10 +94,12 @@ TEST(GatedRmsNorm, ForwardMatchesReference) {
 // cancellation (two O(1) terms leaving O(eps)), not a test of the formula.
 TEST(GatedRmsNorm, BackwardMatchesFiniteDifferences) {
   std::uint32_t seed = 100;
-  for (const Case& c : {Case{3, 8, 8, false, 0}, Case{2, 12, 4, true, 0}, Case{4, 9, 3, true, 0}, Case{5, 2, 1, false, 0}}) {
+  for (const Case& c :
+       {Case{3, 8, 8, false, 0}, Case{2, 12, 4, true, 0}, Case{4, 9, 3, true, 0}, Case{5, 2, 1, false, 0}}) {
     SCOPED_TRACE(::testing::Message() << "seed " << seed << " rows " << c.rows << " d " << c.d << " group " << c.group);
     std::mt19937 rng(seed++);
-    Vec y = randn(c.rows * c.d, rng), z = randn(c.rows * c.d, rng), w = randn(c.d, rng, 1.0), dout = randn(c.rows * c.d, rng);
+    Vec y = randn(c.rows * c.d, rng), z = randn(c.rows * c.d, rng), w = randn(c.d, rng, 1.0);
+    const Vec dout = randn(c.rows * c.d, rng);
     NormRun run(c, y, z, w);
     run.forward();
     const std::int64_t ld_g = c.d + (c.strided ? 2 : 0);

@@ -328,8 +328,8 @@ TEST(SsdScan, FinalStateMayAliasInitialState) {
     SCOPED_TRACE(std::string(ssd_algorithm_name(algo)));
     FloatRun sep(p), alias(p);
     sep.forward(algo), sep.backward(algo);
-    ssd_scan_forward(algo, alias.dims(), alias.inputs(alias.init.data()), {alias.y.data(), alias.ld_y, alias.init.data()},
-                     &alias.saved);
+    ssd_scan_forward(algo, alias.dims(), alias.inputs(alias.init.data()),
+                     {alias.y.data(), alias.ld_y, alias.init.data()}, &alias.saved);
     EXPECT_EQ(alias.y, sep.y);
     EXPECT_EQ(alias.init, sep.final_state);
     if (algo == SsdAlgorithm::sequential) continue;  // its backward reads in.initial_state, now overwritten

@@ -30,7 +30,8 @@ struct SsdRefResult {
   Vec<T> y, final_state;
 };
 
-// δ = clamp(softplus(dt + bias), dt_min, dt_max); M_t = exp(δA)·M_{t−1} + δ·x_t B_tᵀ; y_t = (M_t C_t + D·x_t)·silu(z_t).
+// δ = clamp(softplus(dt + bias), dt_min, dt_max); M_t = exp(δA)·M_{t−1} + δ·x_t B_tᵀ;
+// y_t = (M_t C_t + D·x_t)·silu(z_t).
 template <class T>
 SsdRefResult<T> ssd_scan(const SsdRefDims& d, const SsdRefInputs<T>& in) {
   const std::int64_t L = d.len, H = d.nheads, P = d.headdim, G = d.ngroups, N = d.d_state;
