@@ -1,0 +1,125 @@
+// `mpirun -np 2 tinymamba train` and `eval` as a user runs them (Open MPI on localhost): a 2-rank run computes
+// bit for bit what one process computes on the same windows with the same pairwise gradient sum, resumes on
+// another number of ranks, writes from rank 0 only, and eval under mpirun reports one process's numbers.
+// The reference is the single-process trainer, whose updates the golden tests check against PyTorch.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "test_paths.hpp"
+
+namespace tinymamba {
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int rc = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// `ranks` = 0: the program alone; else under mpirun. --oversubscribe: 2 ranks on a machine that may show fewer
+// free cores; --allow-run-as-root: CI runs as root, which Open MPI refuses unless told.
+Result run(const fs::path& dir, int ranks, const std::string& args) {
+  const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
+  std::string cmd = "OMP_NUM_THREADS=1 ";
+  if (ranks > 0)
+    cmd += std::string(TINYMAMBA_MPIEXEC) + " --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " ";
+  cmd += test::cli_path() + " " + args + " </dev/null >" + out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+// log.csv without its tok_s column (a timing), and without val_loss for a run split in two (the first part's
+// last update validates on the whole split, the unsplit run on --eval-tokens).
+std::string log_columns(const fs::path& file, bool with_val) {
+  std::istringstream in(slurp(file));
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    std::vector<std::string> cells;
+    std::stringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');) cells.push_back(cell);
+    cells.resize(6);
+    kept += cells[0] + "," + cells[1] + "," + (with_val ? cells[2] : "") + "," + cells[3] + "," + cells[4] + "\n";
+  }
+  return kept;
+}
+
+struct MpiFixture {
+  fs::path dir = test::temp_dir("mpi");
+  std::string data = (dir / "corpus.txt").string();
+  MpiFixture() {
+    std::string text;
+    const char* lines[] = {"ROMEO:\nBut soft, what light through yonder window breaks?\n",
+                           "JULIET:\nO Romeo, Romeo, wherefore art thou Romeo?\n", "\n"};
+    for (int i = 0; i < 60; ++i) text += lines[i % 3];
+    std::ofstream(data, std::ios::binary) << text;
+  }
+  ~MpiFixture() { fs::remove_all(dir); }
+  // The run's flags but the batch shape and the step count.
+  [[nodiscard]] std::string train(const std::string& out, const std::string& extra) const {
+    return "train --data " + data + " --bytes --config tiny --seq-len 24 --lr 3e-3 --warmup 1 --seed 3 --threads 1 "
+           "--schedule-steps 4 --eval-every 2 --eval-tokens 64 --quiet --out " + (dir / out).string() + " " + extra;
+  }
+  void expect_same_run(const std::string& a, const std::string& b, bool split = false) const {
+    for (const char* file : {"model.safetensors", "optimizer.safetensors"})
+      EXPECT_TRUE(slurp(dir / a / file) == slurp(dir / b / file)) << file << " of " << a << " and " << b << " differ";
+    EXPECT_EQ(log_columns(dir / a / "log.csv", !split), log_columns(dir / b / "log.csv", !split));
+  }
+};
+
+TEST(TrainMpi, TwoRanksEqualOneProcessBitForBitAndResumeOnAnyNumberOfRanks) {
+  if (std::string(TINYMAMBA_MPIEXEC).empty()) GTEST_SKIP() << "built without MPI";
+  MpiFixture f;
+  // The reference: one process, micro-batches of 2 windows, 4 per update (summed pairwise: (g0+g1)+(g2+g3)).
+  ASSERT_EQ(run(f.dir, 0, f.train("one", "--steps 4 --batch 2 --accum 4")).rc, 0);
+  // 2 ranks, --batch 4 (the global micro-batch, 2 windows each) x --accum 2: rank 0 sums g0+g1, rank 1 g2+g3, and
+  // the all-reduce adds the two. Twice, to see it is the same from run to run.
+  for (const char* out : {"two", "two-again"}) {
+    const Result r = run(f.dir, 2, f.train(out, "--steps 4 --batch 4 --accum 2"));
+    ASSERT_EQ(r.rc, 0) << r.err;
+    // Rank 0 alone reports.
+    EXPECT_EQ(r.out.find("trained to step 4"), r.out.rfind("trained to step 4")) << r.out;
+    EXPECT_NE(r.out.find("2 processes"), std::string::npos) << r.out;
+    f.expect_same_run("one", out);
+  }
+
+  // Two updates on 2 ranks, resumed alone to four with the command line the run was started with (--config
+  // included) and the single-process shape of the same windows.
+  ASSERT_EQ(run(f.dir, 2, f.train("split", "--steps 2 --batch 4 --accum 2")).rc, 0);
+  const Result resumed = run(f.dir, 0, f.train("split", "--steps 4 --batch 2 --accum 4 --resume " +
+                                                            (f.dir / "split").string()));
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  f.expect_same_run("one", "split", /*split=*/true);
+  // And the other way: one process first, 2 ranks after.
+  ASSERT_EQ(run(f.dir, 0, f.train("split2", "--steps 2 --batch 2 --accum 4")).rc, 0);
+  ASSERT_EQ(run(f.dir, 2, "train --quiet --steps 4 --batch 4 --accum 2 --threads 1 --resume " +
+                              (f.dir / "split2").string()).rc, 0);
+  f.expect_same_run("one", "split2", /*split=*/true);
+
+  // A --batch the ranks cannot share is an error naming it.
+  const Result odd = run(f.dir, 2, f.train("odd", "--steps 1 --batch 3"));
+  EXPECT_NE(odd.rc, 0);
+  EXPECT_NE(odd.err.find("--batch = 3 must be a multiple of the number of processes (2)"), std::string::npos) << odd.err;
+  EXPECT_FALSE(fs::exists(f.dir / "odd" / "model.safetensors"));
+
+  // eval under mpirun shares out the batches and reports exactly one process's numbers.
+  const std::string eval = "eval -m " + (f.dir / "one").string() + " --data " + f.data + " --json --seq-len 32 --batch 2 --threads 1";
+  const Result e1 = run(f.dir, 0, eval), e2 = run(f.dir, 2, eval);
+  ASSERT_EQ(e1.rc, 0) << e1.err;
+  ASSERT_EQ(e2.rc, 0) << e2.err;
+  EXPECT_EQ(nlohmann::json::parse(e1.out), nlohmann::json::parse(e2.out)) << e1.out << e2.out;
+}
+
+}  // namespace
+}  // namespace tinymamba
