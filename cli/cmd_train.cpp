@@ -1,7 +1,11 @@
 // tinymamba train — train a Mamba language model on a text file (see docs/training.md).
 #include <cstdio>
 #include <filesystem>
+#include <unistd.h>
+
 #include <array>
+#include <atomic>
+#include <csignal>
 #include <memory>
 
 #include "command.hpp"
@@ -57,6 +61,31 @@ void check_resume_config(const std::string& flag_value, const Config& saved, std
   for (const auto& [name, v] : shapes)
     TM_CHECK(v[0] == v[1], "--config ", flag_value, ": ", name, " = ", v[0], " but the checkpoint's model has ", v[1],
              " (a resumed run keeps its model; drop --config or give the checkpoint's)");
+}
+
+// Under mpirun, a process that dies makes mpirun stop the others with SIGTERM (then SIGKILL). Rank 0 then says
+// where the last complete checkpoint is. The message is built beforehand (a signal handler may only write()):
+// two slots, the one being rebuilt is never the one published.
+std::array<std::string, 2> stop_messages;
+std::atomic<const std::string*> stop_message{nullptr};
+
+extern "C" void on_stop_signal(int) {
+  if (const std::string* m = stop_message.load()) {
+    const ssize_t ignored = ::write(2, m->data(), m->size());
+    (void)ignored;
+  }
+  ::_exit(1);
+}
+
+void report_checkpoint_on_stop(const std::string& out, std::int64_t step) {
+  static int slot = 0;
+  slot ^= 1;
+  stop_messages[slot] =
+      "\ntinymamba train: error: mpirun stopped the job (a process of it died, or it was interrupted; see mpirun's message). " +
+      (step > 0 ? "The last checkpoint, step " + std::to_string(step) + ", is complete in " + out +
+                      ": continue with --resume " + out + "\n"
+                : std::string("No checkpoint was saved yet.\n"));
+  stop_message.store(&stop_messages[slot]);
 }
 
 void run_train(TrainArgs& a) {
@@ -170,6 +199,11 @@ void run_train(TrainArgs& a) {
              " layers, on " + fs::path(s.data).filename().string();
   ro.progress = !a.quiet;
   ro.comm = &comm;
+  if (comm.size() > 1 && rank0) {
+    report_checkpoint_on_stop(a.out, state.step);
+    ro.on_saved = [&](std::int64_t step) { report_checkpoint_on_stop(a.out, step); };
+    std::signal(SIGTERM, on_stop_signal);
+  }
   const std::int64_t state_step0 = state.step;
   const auto r = train::run_training(*model, *opt, state, data, std::move(log), ro);
   if (!rank0) return;

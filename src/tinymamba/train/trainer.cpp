@@ -276,7 +276,9 @@ TrainResult run_training(Model& model, AdamW& optimizer, TrainingState& state, c
   auto save = [&] {
     state.sampler = sampler.state();
     state.elapsed_seconds = elapsed_before + seconds_since(run_start);
-    if (writer) save_training_checkpoint(opt.out_dir, model, optimizer, state, opt.extra_files);
+    if (!writer) return;
+    save_training_checkpoint(opt.out_dir, model, optimizer, state, opt.extra_files);
+    if (opt.on_saved) opt.on_saved(state.step);
   };
   auto progress = [&](const LogRow& r, bool keep_line) {
     if (!opt.progress || !writer) return;

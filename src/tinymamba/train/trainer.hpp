@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -93,6 +94,7 @@ struct RunOptions {
   // The ranks of a data-parallel run: each takes batch/ranks windows of every micro-batch (--batch stays the
   // global batch); rank 0 alone prints and writes. Null: this process alone.
   Communicator* comm = nullptr;
+  std::function<void(std::int64_t step)> on_saved;  // after each checkpoint is complete on disk
 };
 
 struct TrainResult {
