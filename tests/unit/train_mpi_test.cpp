@@ -1,11 +1,16 @@
 // `mpirun -np 2 tinymamba train` and `eval` as a user runs them (Open MPI on localhost): a 2-rank run computes
 // bit for bit what one process computes on the same windows with the same pairwise gradient sum, resumes on
-// another number of ranks, writes from rank 0 only, and eval under mpirun reports one process's numbers.
+// another number of ranks, writes from rank 0 only, and eval under mpirun reports one process's numbers; a rank
+// that dies ends the job, rank 0 names the last complete checkpoint, and it resumes.
 // The reference is the single-process trainer, whose updates the golden tests check against PyTorch.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/wait.h>
 
+#include <chrono>
 #include <fstream>
+#include <functional>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
@@ -119,6 +124,68 @@ TEST(TrainMpi, TwoRanksEqualOneProcessBitForBitAndResumeOnAnyNumberOfRanks) {
   ASSERT_EQ(e1.rc, 0) << e1.err;
   ASSERT_EQ(e2.rc, 0) << e2.err;
   EXPECT_EQ(nlohmann::json::parse(e1.out), nlohmann::json::parse(e2.out)) << e1.out << e2.out;
+}
+
+// Waits up to a minute for `done`.
+bool wait_for(const std::function<bool()>& done) {
+  for (int i = 0; i < 600; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// The child of `parent` whose environment says it is MPI rank `rank` (Open MPI: OMPI_COMM_WORLD_RANK), or -1.
+pid_t rank_process(pid_t parent, int rank) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::istringstream stat(slurp(entry.path() / "stat"));
+    std::string pid, comm, state;
+    pid_t ppid = 0;
+    stat >> pid >> comm >> state >> ppid;
+    if (ppid != parent) continue;
+    const std::string env = slurp(entry.path() / "environ");
+    if (env.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
+      return static_cast<pid_t>(std::stol(name));
+  }
+  return -1;
+}
+
+TEST(TrainMpi, ARankThatDiesEndsTheJobAndRankZeroNamesTheCheckpointToResume) {
+  if (std::string(TINYMAMBA_MPIEXEC).empty()) GTEST_SKIP() << "built without MPI";
+  MpiFixture f;
+  // A long run that saves after every update, in the background (its mpirun's pid, then its exit status, in files).
+  const fs::path pid_file = f.dir / "pid", rc_file = f.dir / "rc", err = f.dir / "err.txt";
+  const std::string job = "OMP_NUM_THREADS=1 " + std::string(TINYMAMBA_MPIEXEC) +
+                          " --allow-run-as-root --oversubscribe -np 2 " + test::cli_path() + " " +
+                          f.train("run", "--steps 1000000 --batch 4 --save-every 1") + " </dev/null >/dev/null 2>" +
+                          err.string();
+  ASSERT_EQ(std::system(("(" + job + " & echo $! >" + pid_file.string() + "; wait $!; echo $? >" + rc_file.string() +
+                         ") &").c_str()),
+            0);
+  ASSERT_TRUE(wait_for([&] { return fs::exists(pid_file) && fs::exists(f.dir / "run" / "trainer_state.json"); }))
+      << "no checkpoint: " << slurp(err);
+  const pid_t mpirun = static_cast<pid_t>(std::stol(slurp(pid_file)));
+  const pid_t rank1 = rank_process(mpirun, 1);
+  if (rank1 < 0) ::kill(mpirun, SIGTERM);
+  ASSERT_GT(rank1, 0) << "rank 1 of mpirun " << mpirun << " not found";
+  ASSERT_EQ(::kill(rank1, SIGKILL), 0);
+  ASSERT_TRUE(wait_for([&] { return fs::exists(rc_file) && !slurp(rc_file).empty(); })) << "the job did not end";
+  EXPECT_NE(std::stoi(slurp(rc_file)), 0);
+  const std::string message = slurp(err);
+  EXPECT_NE(message.find("tinymamba train: error: mpirun stopped the job"), std::string::npos) << message;
+  EXPECT_NE(message.find("continue with --resume " + (f.dir / "run").string()), std::string::npos) << message;
+
+  // The checkpoint it names is complete: it resumes (here on one process) for two more updates.
+  const auto saved = nlohmann::json::parse(slurp(f.dir / "run" / "trainer_state.json"));
+  const std::int64_t step = saved.at("step");
+  // (The step it names is this one, or the one before should the stop land between a save and its report.)
+  EXPECT_NE(message.find("The last checkpoint, step "), std::string::npos) << message;
+  const Result resumed = run(f.dir, 0, "train --quiet --threads 1 --resume " + (f.dir / "run").string() +
+                                           " --steps " + std::to_string(step + 2));
+  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_NE(resumed.out.find("trained to step " + std::to_string(step + 2)), std::string::npos) << resumed.out;
 }
 
 }  // namespace
