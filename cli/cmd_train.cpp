@@ -103,6 +103,10 @@ void run_train(TrainArgs& a) {
   train::TrainingState state;
   if (!a.resume.empty()) {
     // Continue a run: its settings, except the flags given now (e.g. a larger --steps).
+    // A save that a crash interrupted is finished (or rolled back) by one process before the others read DIR.
+    train::Communicator& comm = train::world();
+    if (comm.rank() == 0) (void)train::recover_checkpoint(a.resume);
+    comm.barrier();
     ck.emplace(train::load_training_checkpoint(a.resume));
     train::TrainSettings saved = ck->state.settings;
     auto take = [&](const char* flag, auto& field, const auto& value) {

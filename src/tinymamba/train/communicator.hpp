@@ -23,6 +23,8 @@ class Communicator {
   virtual void wait_sums() = 0;
   // Sums over all ranks, in place, and returns when done.
   virtual void sum(std::span<double> data) = 0;
+  // Returns when every rank has called it.
+  virtual void barrier() = 0;
 };
 
 // This process alone: every sum over the ranks is the identity.
@@ -33,6 +35,7 @@ class SingleProcess final : public Communicator {
   void start_sum(float*, std::int64_t) override {}
   void wait_sums() override {}
   void sum(std::span<double>) override {}
+  void barrier() override {}
 };
 
 // A SingleProcess shared by whoever needs one.

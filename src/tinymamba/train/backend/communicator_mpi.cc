@@ -87,6 +87,10 @@ class MpiWorld final : public Communicator {
           "MPI_Allreduce");
   }
 
+  void barrier() override {
+    if (size_ > 1) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+  }
+
  private:
   bool initialized_ = false;
   int rank_ = 0, size_ = 1;
