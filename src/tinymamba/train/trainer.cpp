@@ -11,6 +11,7 @@
 
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
+#include "tinymamba/core/parallel.hpp"
 #include "tinymamba/train/settings.hpp"
 
 namespace tinymamba::train {
@@ -64,9 +65,11 @@ void plan_pairwise_sum(std::int64_t lo, std::int64_t hi, std::size_t depth, std:
 }
 
 void add_range(Buffer<float>& dst, const Buffer<float>& src, std::int64_t begin, std::int64_t end) {
-  float* d = dst.data();
-  const float* s = src.data();
-  for (std::int64_t k = begin; k < end; ++k) d[k] += s[k];
+  float* d = dst.data() + begin;
+  const float* s = src.data() + begin;
+  parallel_for(end - begin, [&](std::int64_t b, std::int64_t e, int) {
+    for (std::int64_t k = b; k < e; ++k) d[k] += s[k];
+  });
 }
 
 // Every rank must train the same run: the same settings, data and starting parameters (a rank that read another
