@@ -213,9 +213,12 @@ void run_train(TrainArgs& a) {
   if (!rank0) return;
   std::printf("trained to step %lld in %s (%.0f training tok/s)\n", static_cast<long long>(r.step),
               duration(r.seconds).c_str(), r.train_tok_s);
-  if (comm.size() > 1 && r.step > state_step0)
-    std::printf("%d processes; waiting for the gradient sums after the backward: %.1f ms per update\n", comm.size(),
-                1e3 * r.wait_seconds / static_cast<double>(r.step - state_step0));
+  if (comm.size() > 1 && r.step > state_step0) {
+    const double per_update = 1e3 / static_cast<double>(r.step - state_step0);
+    std::printf("%d processes; waiting for the gradient sums after the backward: %.1f ms per update on the rank "
+                "that waited least (communication not hidden), %.1f ms on the one that waited most (+ imbalance)\n",
+                comm.size(), r.wait_seconds * per_update, r.wait_max_seconds * per_update);
+  }
   std::printf("validation (last 10%% of %s, %lld tokens): loss %.4f, perplexity %.3f, %.4f bits/byte\n", s.data.c_str(),
               static_cast<long long>(r.val.tokens), r.val.loss, r.val.perplexity(), r.val.bits_per_byte());
   std::printf("saved %s\n", a.out.c_str());

@@ -334,6 +334,11 @@ TrainResult run_training(Model& model, AdamW& optimizer, TrainingState& state, c
     result.val = evaluate(model, data.val, {.seq_len = s.seq_len, .batch = s.batch, .scan = scan}, comm);
     flush_log();
   }
+  std::vector<double> waits(static_cast<std::size_t>(ranks), 0.0);  // each rank's in its own slot
+  waits[static_cast<std::size_t>(comm.rank())] = result.wait_seconds;
+  comm.sum(waits);
+  result.wait_seconds = *std::min_element(waits.begin(), waits.end());
+  result.wait_max_seconds = *std::max_element(waits.begin(), waits.end());
   result.step = state.step;
   result.seconds = seconds_since(run_start);
   result.train_tok_s = train_seconds > 0 ? static_cast<double>((state.step - first_step) * s.tokens_per_step()) / train_seconds : 0;

@@ -103,7 +103,9 @@ struct TrainResult {
   EvalResult val;          // the final validation (whole split)
   double seconds = 0;      // wall time of this run (excluding loading)
   double train_tok_s = 0;  // training tokens per second over this run's updates (excluding evaluation)
-  double wait_seconds = 0; // of which waiting for the sums over the ranks
+  // Of which waiting for the sums over the ranks after the backward: on the rank that waited least (the last to
+  // finish its backward, whom the others wait for: the communication the backward did not hide), and most.
+  double wait_seconds = 0, wait_max_seconds = 0;
 };
 
 // Trains `model` from state.step to state.settings.steps (or opt.stop_after), saving a checkpoint at the end. `log` holds the rows of earlier steps (a resume).
