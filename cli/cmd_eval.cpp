@@ -10,6 +10,7 @@
 #include "text_encoder.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/io/model_folder.hpp"
+#include "tinymamba/train/communicator.hpp"
 #include "tinymamba/train/trainer.hpp"
 
 namespace tinymamba::cli {
@@ -58,9 +59,13 @@ void run_eval(EvalArgs a) {
     text = std::move(a.split == "val" ? split.val : split.train);
   }
   TM_CHECK(text.ids.size() >= 2, a.data, ": needs at least 2 tokens to evaluate, has ", text.ids.size());
+  // Under mpirun the batches are shared out among the processes; rank 0 prints the (same) numbers.
+  train::Communicator& comm = train::world();
   const auto r = train::evaluate(model, text,
                                  {.seq_len = a.seq_len, .batch = a.batch, .max_tokens = a.max_tokens,
-                                  .scan = scan_from_flag(a.scan)});
+                                  .scan = scan_from_flag(a.scan)},
+                                 comm);
+  if (comm.rank() != 0) return;
   if (a.json) {
     const nlohmann::json j = {{"loss", r.loss},       {"perplexity", r.perplexity()}, {"bits_per_byte", r.bits_per_byte()},
                               {"tokens", r.tokens},   {"bytes", r.bytes},             {"model", a.model_dir},

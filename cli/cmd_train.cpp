@@ -1,6 +1,11 @@
 // tinymamba train — train a Mamba language model on a text file (see docs/training.md).
 #include <cstdio>
 #include <filesystem>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <csignal>
 #include <memory>
 
 #include "command.hpp"
@@ -11,6 +16,7 @@
 #include "tinymamba/model/init.hpp"
 #include "tinymamba/train/byte_tokenizer.hpp"
 #include "tinymamba/train/checkpoint.hpp"
+#include "tinymamba/train/communicator.hpp"
 #include "tinymamba/train/presets.hpp"
 #include "tinymamba/train/trainer.hpp"
 
@@ -42,6 +48,46 @@ std::string duration(double s) {
   return buf;
 }
 
+// A resumed run keeps its model: --config may be given (the command line the run was started with) when it
+// describes the checkpoint's model; a shape that differs is an error naming it.
+void check_resume_config(const std::string& flag_value, const Config& saved, std::int64_t data_vocab) {
+  const Config want = train::train_config(flag_value, data_vocab);
+  const std::pair<const char*, std::array<std::int64_t, 2>> shapes[] = {
+      {"d_model", {want.d_model, saved.d_model}},          {"n_layer", {want.n_layer, saved.n_layer}},
+      {"vocab (padded)", {want.padded_vocab(), saved.padded_vocab()}}, {"d_state", {want.d_state, saved.d_state}},
+      {"d_conv", {want.d_conv, saved.d_conv}},             {"d_inner", {want.d_inner, saved.d_inner}},
+      {"dt_rank", {want.dt_rank, saved.dt_rank}},          {"conv_bias", {want.conv_bias, saved.conv_bias}},
+      {"bias", {want.bias, saved.bias}},                   {"tie_embeddings", {want.tie_embeddings, saved.tie_embeddings}}};
+  for (const auto& [name, v] : shapes)
+    TM_CHECK(v[0] == v[1], "--config ", flag_value, ": ", name, " = ", v[0], " but the checkpoint's model has ", v[1],
+             " (a resumed run keeps its model; drop --config or give the checkpoint's)");
+}
+
+// Under mpirun, a process that dies makes mpirun stop the others with SIGTERM (then SIGKILL). Rank 0 then says
+// where the last complete checkpoint is. The message is built beforehand (a signal handler may only write()):
+// two slots, the one being rebuilt is never the one published.
+std::array<std::string, 2> stop_messages;
+std::atomic<const std::string*> stop_message{nullptr};
+
+extern "C" void on_stop_signal(int) {
+  if (const std::string* m = stop_message.load()) {
+    const ssize_t ignored = ::write(2, m->data(), m->size());
+    (void)ignored;
+  }
+  ::_exit(1);
+}
+
+void report_checkpoint_on_stop(const std::string& out, std::int64_t step) {
+  static int slot = 0;
+  slot ^= 1;
+  stop_messages[slot] =
+      "\ntinymamba train: error: mpirun stopped the job (a process of it died, or it was interrupted; see mpirun's message). " +
+      (step > 0 ? "The last checkpoint, step " + std::to_string(step) + ", is complete in " + out +
+                      ": continue with --resume " + out + "\n"
+                : std::string("No checkpoint was saved yet.\n"));
+  stop_message.store(&stop_messages[slot]);
+}
+
 void run_train(TrainArgs& a) {
   apply_threads(a.threads);
   train::TrainSettings s = a.s;
@@ -57,7 +103,10 @@ void run_train(TrainArgs& a) {
   train::TrainingState state;
   if (!a.resume.empty()) {
     // Continue a run: its settings, except the flags given now (e.g. a larger --steps).
-    TM_CHECK(!a.given("--config"), "--config: a resumed run keeps its model; drop --config when using --resume");
+    // A save that a crash interrupted is finished (or rolled back) by one process before the others read DIR.
+    train::Communicator& comm = train::world();
+    if (comm.rank() == 0) (void)train::recover_checkpoint(a.resume);
+    comm.barrier();
     ck.emplace(train::load_training_checkpoint(a.resume));
     train::TrainSettings saved = ck->state.settings;
     auto take = [&](const char* flag, auto& field, const auto& value) {
@@ -121,6 +170,7 @@ void run_train(TrainArgs& a) {
     opt = &ck->optimizer;
     TM_CHECK(enc.vocab_size <= model->config.padded_vocab(), s.encoder, ": vocabulary of ", enc.vocab_size,
              " does not fit the checkpoint's model (", model->config.padded_vocab(), ")");
+    if (a.given("--config")) check_resume_config(a.config, model->config, enc.vocab_size);
     opt->reconfigure(s.adamw, train::decay_flags(model->layout, s.no_decay));  // flags given now; moments kept
   } else {
     fresh_model = std::make_unique<Model>(train::train_config(a.config, enc.vocab_size));
@@ -132,15 +182,18 @@ void run_train(TrainArgs& a) {
     state.settings = s;
   }
 
+  train::Communicator& comm = train::world();
+  const bool rank0 = comm.rank() == 0;  // rank 0 alone prints
   const Config& c = model->config;
-  if (!a.quiet)
+  if (!a.quiet && rank0)
     std::fprintf(stderr,
                  "tinymamba train: d_model %lld, n_layer %lld, vocab %lld (%lld parameters); data %s: %zu train / %zu "
-                 "validation tokens (%s); %lld tokens per update; %s\n",
+                 "validation tokens (%s); %lld tokens per update%s; %s\n",
                  static_cast<long long>(c.d_model), static_cast<long long>(c.n_layer),
                  static_cast<long long>(c.padded_vocab()), static_cast<long long>(c.parameter_count()), s.data.c_str(),
                  data.train.ids.size(), data.val.ids.size(), enc.name.c_str(),
                  static_cast<long long>(s.tokens_per_step()),
+                 comm.size() > 1 ? (" over " + std::to_string(comm.size()) + " processes").c_str() : "",
                  state.step > 0 ? ("resuming at step " + std::to_string(state.step)).c_str() : "from scratch");
 
   train::RunOptions ro;
@@ -149,9 +202,23 @@ void run_train(TrainArgs& a) {
   ro.title = "tinymamba train: d_model " + std::to_string(c.d_model) + ", " + std::to_string(c.n_layer) +
              " layers, on " + fs::path(s.data).filename().string();
   ro.progress = !a.quiet;
+  ro.comm = &comm;
+  if (comm.size() > 1 && rank0) {
+    report_checkpoint_on_stop(a.out, state.step);
+    ro.on_saved = [&](std::int64_t step) { report_checkpoint_on_stop(a.out, step); };
+    std::signal(SIGTERM, on_stop_signal);
+  }
+  const std::int64_t state_step0 = state.step;
   const auto r = train::run_training(*model, *opt, state, data, std::move(log), ro);
+  if (!rank0) return;
   std::printf("trained to step %lld in %s (%.0f training tok/s)\n", static_cast<long long>(r.step),
               duration(r.seconds).c_str(), r.train_tok_s);
+  if (comm.size() > 1 && r.step > state_step0) {
+    const double per_update = 1e3 / static_cast<double>(r.step - state_step0);
+    std::printf("%d processes; waiting for the gradient sums after the backward: %.1f ms per update on the rank "
+                "that waited least (communication not hidden), %.1f ms on the one that waited most (+ imbalance)\n",
+                comm.size(), r.wait_seconds * per_update, r.wait_max_seconds * per_update);
+  }
   std::printf("validation (last 10%% of %s, %lld tokens): loss %.4f, perplexity %.3f, %.4f bits/byte\n", s.data.c_str(),
               static_cast<long long>(r.val.tokens), r.val.loss, r.val.perplexity(), r.val.bits_per_byte());
   std::printf("saved %s\n", a.out.c_str());
@@ -168,7 +235,8 @@ const Registration reg(40, [](CLI::App& app) {
                                   "Model shape: a preset (tiny, small, shakespeare, 130m) or a config.json with official "
                                   "field names; --bytes sets vocab_size 256");
   o["--steps"] = sub->add_option("--steps", a->s.steps, "Total optimizer updates (a resume continues up to it)");
-  o["--batch"] = sub->add_option("--batch", a->s.batch, "Windows per micro-batch");
+  o["--batch"] = sub->add_option("--batch", a->s.batch,
+                                 "Windows per micro-batch (under mpirun: of all processes together, split evenly)");
   o["--seq-len"] = sub->add_option("--seq-len", a->s.seq_len, "Tokens per window");
   o["--accum"] = sub->add_option("--accum", a->s.accum, "Micro-batches per update (gradient accumulation; default 1)");
   o["--lr"] = sub->add_option("--lr", a->s.lr, "Peak learning rate (default 1e-3)");

@@ -7,6 +7,7 @@
 
 #include "command.hpp"
 #include "tinymamba/core/error.hpp"
+#include "tinymamba/train/communicator.hpp"
 
 namespace tinymamba::cli {
 
@@ -57,21 +58,24 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Under mpirun, a process that fails ends the whole job (the others may be waiting for it in a collective).
+  auto failed = [&](const std::string& message) {
+    print_error(app, message);
+    std::fflush(stderr);
+    train::end_job_after_error();
+    return 1;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    print_error(app, e.what());
-    return 1;
+    return failed(e.what());
   } catch (const Error& e) {
-    print_error(app, e.what());
-    return 1;
+    return failed(e.what());
   } catch (const std::bad_alloc&) {
-    print_error(app, "out of memory");
-    return 1;
+    return failed("out of memory");
   } catch (const std::exception& e) {
-    print_error(app, e.what());
-    return 1;
+    return failed(e.what());
   }
   return 0;
 }

@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev                # JSON, command line
   libutf8proc-dev libpcre2-dev                   # Unicode (NFC, character classes) for the tokenizer
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
+  libopenmpi-dev openmpi-bin                     # data-parallel training under mpirun (Open MPI) and its test
   clang libclang-rt-14-dev                       # sanitizers and libFuzzer (CI)
 )
 missing=()

@@ -113,6 +113,14 @@ TEST(TrainCli, ThreeStepsThenAResumeToSixIsBitIdenticalToSix) {
   const auto sp = nlohmann::json::parse(slurp(f.dir / "split" / "trainer_state.json"));
   EXPECT_EQ(sp.at("step"), 6);
   EXPECT_EQ(s6.at("data_position"), sp.at("data_position"));
+  // The command line the run was started with is accepted by a resume (--config agrees with the checkpoint); a
+  // --config that describes another model is an error naming the field.
+  const Result same = run(f.dir, f.train_args("split", "--steps 6 --resume " + (f.dir / "split").string()));
+  EXPECT_EQ(same.rc, 0) << same.err;
+  const Result other = run(f.dir, "train --resume " + (f.dir / "split").string() + " --config small --steps 7");
+  EXPECT_NE(other.rc, 0);
+  EXPECT_NE(other.err.find("--config small: d_model = 128 but the checkpoint's model has 64"), std::string::npos)
+      << other.err;
   // --steps is the total: below the checkpoint's step is an error (one line, before anything else is printed).
   const Result below = run(f.dir, "train --resume " + (f.dir / "split").string() + " --steps 2 --threads 1");
   EXPECT_NE(below.rc, 0);

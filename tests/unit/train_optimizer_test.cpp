@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "tinymamba/core/error.hpp"
 #include "tinymamba/core/rng.hpp"
 #include "tinymamba/model/config.hpp"
 
@@ -123,6 +124,25 @@ TEST(AdamW, OfficialGroupsOnAMambaLayout) {
     const bool want = n.find("A_log") == std::string::npos && layout[i].shape.size() >= 2;
     EXPECT_EQ(flags[i], want) << n;
   }
+}
+
+// The one AdamW check: the library names the field (not a command-line flag); TrainSettings names the flag
+// (train_schedule_test).
+TEST(AdamW, RefusesUnusableHyperParametersNamingTheField) {
+  const std::vector<ParamInfo> layout = {{"w", {4}, 0, 4, true}};
+  auto message = [&](const AdamWConfig& c) {
+    try {
+      AdamW opt(layout, 16, c, {true});
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message({.beta1 = 1}), "AdamW: beta1 = 1 must be in [0, 1)");
+  EXPECT_EQ(message({.beta2 = NAN}), "AdamW: beta2 = nan must be in [0, 1)");
+  EXPECT_EQ(message({.eps = 0}), "AdamW: eps = 0 must be a positive number");
+  EXPECT_EQ(message({.weight_decay = -0.5}), "AdamW: weight_decay = -0.5 must be a non-negative number");
+  EXPECT_EQ(message({}), "no error");
 }
 
 TEST(ClipGradNorm, NormIsTheGlobalL2AndClippingScalesToMaxNorm) {

@@ -90,7 +90,7 @@ double lm_loss(const Model& m, std::span<const std::int32_t> ids, const Activati
 }
 
 void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations& acts, float* grads,
-                 ScanAlgorithm scan, float scale) {
+                 ScanAlgorithm scan, float scale, const std::function<void(std::int64_t)>& layer_done) {
   const Config& c = m.config;
   const std::int64_t batch = acts.batch, len = acts.len, T = batch * len, d = c.d_model, V = c.padded_vocab();
   const std::int64_t nl = c.n_layer;
@@ -121,6 +121,7 @@ void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations&
     }
     rmsnorm_backward(dtmp.data(), g.norms[i], dnormed.data(), acts.hidden[i].data(), w.norms[i], acts.rstd[i].data(),
                      T, d);
+    if (layer_done) layer_done(i);
     for (std::int64_t k = 0; k < T * d; ++k) dh[k] += dtmp[k];
   }
   embedding_backward(g.embedding, dh.data(), ids.data(), T, d);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -56,7 +57,10 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
 
 // Backward of `scale · lm_loss` (the forward must have run with for_backward). Gradients accumulate (+=) into
 // `grads` (a buffer of the model's parameter layout). Overwrites acts.logits with dlogits.
+// `layer_done(i)`, when given, is called as soon as layer i's gradients are final (i = n_layer−1 down to 0), e.g.
+// to start sending them while the layers below run; the embedding's and norm_f's are final on return.
 void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations& acts, float* grads,
-                 ScanAlgorithm scan, float scale = 1.0f);
+                 ScanAlgorithm scan, float scale = 1.0f,
+                 const std::function<void(std::int64_t)>& layer_done = {});
 
 }  // namespace tinymamba

@@ -7,6 +7,16 @@
 
 namespace tinymamba::train {
 
+std::optional<ConfigProblem> AdamWConfig::problem() const {
+  auto text = [](double value, const char* rule) { return cat("= ", value, " ", rule); };
+  if (!(std::isfinite(beta1) && beta1 >= 0 && beta1 < 1)) return ConfigProblem{"beta1", text(beta1, "must be in [0, 1)")};
+  if (!(std::isfinite(beta2) && beta2 >= 0 && beta2 < 1)) return ConfigProblem{"beta2", text(beta2, "must be in [0, 1)")};
+  if (!(std::isfinite(eps) && eps > 0)) return ConfigProblem{"eps", text(eps, "must be a positive number")};
+  if (!(std::isfinite(weight_decay) && weight_decay >= 0))
+    return ConfigProblem{"weight_decay", text(weight_decay, "must be a non-negative number")};
+  return std::nullopt;
+}
+
 std::vector<bool> decay_flags(const std::vector<ParamInfo>& layout, std::span<const std::string> no_decay) {
   std::vector<bool> flags;
   flags.reserve(layout.size());
@@ -29,13 +39,7 @@ AdamW::AdamW(std::vector<ParamInfo> layout, std::int64_t buffer_size, const Adam
 
 void AdamW::reconfigure(const AdamWConfig& config, std::vector<bool> decay) {
   TM_CHECK(decay.size() == layout_.size(), "AdamW: ", decay.size(), " decay flags for ", layout_.size(), " tensors");
-  TM_CHECK(std::isfinite(config.beta1) && config.beta1 >= 0 && config.beta1 < 1, "--beta1 = ", config.beta1,
-           " is not in [0, 1)");
-  TM_CHECK(std::isfinite(config.beta2) && config.beta2 >= 0 && config.beta2 < 1, "--beta2 = ", config.beta2,
-           " is not in [0, 1)");
-  TM_CHECK(std::isfinite(config.eps) && config.eps > 0, "--eps = ", config.eps, " must be a positive number");
-  TM_CHECK(std::isfinite(config.weight_decay) && config.weight_decay >= 0, "--weight-decay = ", config.weight_decay,
-           " must be a non-negative number");
+  if (const auto p = config.problem()) fail("AdamW: ", p->field, " ", p->text);
   config_ = config;
   decay_ = std::move(decay);
 }

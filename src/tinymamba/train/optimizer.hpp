@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,11 +25,21 @@
 
 namespace tinymamba::train {
 
+// An unusable hyper-parameter: the field's name and what is wrong with it, e.g. {"beta1", "= 1 must be in [0, 1)"}.
+struct ConfigProblem {
+  std::string field;
+  std::string text;
+};
+
 struct AdamWConfig {
   double beta1 = 0.9;
   double beta2 = 0.95;
   double eps = 1e-8;
   double weight_decay = 0.1;  // applied to the tensors whose decay flag is set
+
+  // The one check of these fields: the first unusable one, or nothing. AdamW refuses such a config with an Error
+  // naming the field ("AdamW: beta1 = 1 must be in [0, 1)"); TrainSettings names the flag it came from.
+  [[nodiscard]] std::optional<ConfigProblem> problem() const;
 };
 
 // The official decay groups (the layout's flags), minus every tensor whose name contains one of `no_decay`

@@ -1,5 +1,6 @@
 #include "tinymamba/train/settings.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "tinymamba/core/error.hpp"
@@ -21,13 +22,11 @@ void TrainSettings::validate() const {
   TM_CHECK(eval_every >= 0, "--eval-every = ", eval_every, " must be >= 0");
   TM_CHECK(eval_tokens >= 0, "--eval-tokens = ", eval_tokens, " must be >= 0");
   TM_CHECK(save_every >= 0, "--save-every = ", save_every, " must be >= 0");
-  TM_CHECK(std::isfinite(adamw.beta1) && adamw.beta1 >= 0 && adamw.beta1 < 1, "--beta1 = ", adamw.beta1,
-           " must be in [0, 1)");
-  TM_CHECK(std::isfinite(adamw.beta2) && adamw.beta2 >= 0 && adamw.beta2 < 1, "--beta2 = ", adamw.beta2,
-           " must be in [0, 1)");
-  TM_CHECK(std::isfinite(adamw.eps) && adamw.eps > 0, "--eps = ", adamw.eps, " must be a positive number");
-  TM_CHECK(std::isfinite(adamw.weight_decay) && adamw.weight_decay >= 0, "--weight-decay = ", adamw.weight_decay,
-           " must be a non-negative number");
+  if (const auto p = adamw.problem()) {  // under the flag's name: the field's, dashed (weight_decay: --weight-decay)
+    std::string flag = "--" + p->field;
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    fail(flag, " ", p->text);
+  }
   // Sizes whose product could overflow are refused before anything is allocated.
   TM_CHECK(batch <= (1 << 20) && seq_len <= (1 << 24) && accum <= (1 << 20) && batch * seq_len <= (std::int64_t{1} << 32),
            "--batch x --seq-len = ", batch, " x ", seq_len, " is too large");
