@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <vector>
 
 #include "tinymamba/core/quantize.hpp"
@@ -35,6 +36,8 @@ struct Case {
 std::string name(const Case& c) {
   return cat(weight_type_name(c.type), " out ", c.out, " in ", c.in, " T ", c.T, c.bias ? " bias" : "");
 }
+
+void PrintTo(const Case& c, std::ostream* os) { *os << name(c); }
 
 class LinearTypes : public testing::TestWithParam<Case> {};
 
