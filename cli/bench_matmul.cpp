@@ -1,4 +1,5 @@
-// Benchmark tests for the products of each weight type (ops/matmul/<type>.cpp), not run by default:
+// Benchmark tests for the products of each weight type that can be quantized here (ops/matmul/<type>.cpp; the
+// K-quants, read from files, are left out), not run by default:
 //   gemv  one token (a decode step) through 32 matrices of mamba-130m's in_proj shape (3072 × 768, 302 MB as
 //         float32, so every type streams from memory, not cache); gb_s = the type's weight bytes ÷ the median
 //         time, against the read bandwidth (ReadBandwidthProbe) sampled after each repetition: ratio ≈ 1 is the
@@ -56,6 +57,7 @@ void run_gemv(const bench::Options& o, const bench::Emit& emit) {
   const auto x = activations(1);
   std::vector<float> y(static_cast<std::size_t>(kOut));
   for (const WeightType t : kWeightTypes) {
+    if (!weight_type_has_quantizer(t)) continue;  // the K-quants come from files
     const Stored s = store(t, kMatrices);
     const double gbytes = static_cast<double>(s.bytes.size()) / 1e9;
     for (const int th : o.threads) {
@@ -80,6 +82,7 @@ void run_gemm(const bench::Options& o, const bench::Emit& emit) {
       set_num_threads(th);
       double f32_gflops = 0.0;
       for (const WeightType t : kWeightTypes) {  // f32 first: the baseline
+        if (!weight_type_has_quantizer(t)) continue;
         const Stored s = store(t, 1);
         const bench::Timing time = bench::time_ms(o.reps, [&] {
           linear_forward({y.data(), kOut}, {x.data(), kIn}, s.views[0], nullptr, T);

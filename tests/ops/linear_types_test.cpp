@@ -14,6 +14,7 @@
 #include <ostream>
 #include <vector>
 
+#include "tinymamba/core/dtype.hpp"
 #include "tinymamba/core/quantize.hpp"
 #include "tinymamba/core/rng.hpp"
 #include "tinymamba/ops/linear.hpp"
@@ -41,6 +42,25 @@ void PrintTo(const Case& c, std::ostream* os) { *os << name(c); }
 
 class LinearTypes : public testing::TestWithParam<Case> {};
 
+// w quantized to t; for the K-quants (no quantizer: they are read from files) random bytes, which are valid
+// blocks once their fp16 scales are set to finite values of the weights' size.
+Buffer<std::byte> stored_weights(WeightType t, const std::vector<float>& w, std::int64_t out, std::int64_t in, Rng& rng) {
+  if (weight_type_has_quantizer(t)) return quantize_matrix(t, w.data(), out, in, "w");
+  Buffer<std::byte> b(static_cast<std::size_t>(out * weight_row_bytes(t, in, "w")));
+  for (auto& v : b) v = static_cast<std::byte>(rng.below(256));
+  const auto half = [&](double scale) { return f32_to_f16(static_cast<float>(rng.uniform(0.5, 1.0) * scale)); };
+  for (std::size_t i = 0; i < b.size(); i += static_cast<std::size_t>(weight_type_block_bytes(t))) {
+    if (t == WeightType::q4_k) {
+      auto* k = reinterpret_cast<BlockQ4_K*>(b.data() + i);
+      k->d = half(2e-3);
+      k->dmin = half(1e-2);
+    } else {
+      reinterpret_cast<BlockQ6_K*>(b.data() + i)->d = half(1e-4);
+    }
+  }
+  return b;
+}
+
 TEST_P(LinearTypes, ForwardMatchesTheDequantizedReference) {
   const Case c = GetParam();
   const std::int64_t ldx = c.in + 5, ldy = c.out + 3;  // strided rows, as the model's slices
@@ -52,7 +72,7 @@ TEST_P(LinearTypes, ForwardMatchesTheDequantizedReference) {
   for (auto& v : x) v = static_cast<float>(rng.normal(0.0, 1.0));
   for (auto& v : bias) v = static_cast<float>(rng.normal(0.0, 0.5));
 
-  const auto stored = quantize_matrix(c.type, w.data(), c.out, c.in, "w");
+  const auto stored = stored_weights(c.type, w, c.out, c.in, rng);
   const WeightMatrix W = WeightMatrix::dense(c.type, stored.data(), c.out, c.in);
   std::vector<float> wd(w.size()), xd(static_cast<std::size_t>(c.in));
   for (std::int64_t o = 0; o < c.out; ++o) dequantize_row(c.type, W.row(o), c.in, wd.data() + o * c.in);
@@ -88,6 +108,10 @@ std::vector<Case> cases() {
   for (const WeightType t : kWeightTypes)
     for (const std::int64_t T : {1, 3, 8, 9, 40})
       for (const bool bias : {false, true}) {
+        if (weight_type_block(t) == 256) {
+          cs.push_back({t, 11, 512, T, bias});
+          continue;
+        }
         cs.push_back({t, 37, 64, T, bias});
         cs.push_back({t, 5, 32, T, bias});
         if (weight_type_block(t) == 1) cs.push_back({t, 19, 47, T, bias});  // a tail past 16 lanes
@@ -95,6 +119,8 @@ std::vector<Case> cases() {
   cs.push_back({WeightType::q4_0, 300, 768, 2, false});  // many blocks and rows: prefetch, the panels of the GEMM
   cs.push_back({WeightType::q8_0, 300, 768, 20, true});
   cs.push_back({WeightType::f16, 600, 160, 33, false});
+  cs.push_back({WeightType::q4_k, 300, 768, 20, true});
+  cs.push_back({WeightType::q6_k, 64, 768, 3, false});
   return cs;
 }
 
@@ -107,13 +133,13 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, LinearTypes, testing::ValuesIn(cases()), [](c
 
 // rows_accumulate adds into y[:, o0:o1] and leaves the other columns alone, for every type.
 TEST(LinearTypes, RowsAccumulateTouchesOnlyItsRows) {
-  const std::int64_t out = 20, in = 64, T = 2;
+  const std::int64_t out = 20, in = 256, T = 2;
   Rng rng(3);
   std::vector<float> w(static_cast<std::size_t>(out * in)), x(static_cast<std::size_t>(T * in));
   for (auto& v : w) v = static_cast<float>(rng.normal());
   for (auto& v : x) v = static_cast<float>(rng.normal());
   for (const WeightType t : kWeightTypes) {
-    const auto stored = quantize_matrix(t, w.data(), out, in, "w");
+    const auto stored = stored_weights(t, w, out, in, rng);
     const WeightMatrix W = WeightMatrix::dense(t, stored.data(), out, in);
     std::vector<float> once(static_cast<std::size_t>(T * out), 0.0f), twice(once.size(), 1.0f);
     linear_rows_accumulate({once.data(), out}, {x.data(), in}, W, T, 0, out);

@@ -24,6 +24,8 @@ TEST(Quantize, TypeTraitsAndNames) {
   EXPECT_EQ(weight_row_bytes(WeightType::bf16, 7, "w"), 14);
   EXPECT_EQ(weight_row_bytes(WeightType::q8_0, 64, "w"), 68);
   EXPECT_EQ(weight_row_bytes(WeightType::q4_0, 64, "w"), 36);
+  EXPECT_EQ(weight_row_bytes(WeightType::q4_k, 512, "w"), 288);
+  EXPECT_EQ(weight_row_bytes(WeightType::q6_k, 512, "w"), 420);
   for (const WeightType t : kWeightTypes) EXPECT_EQ(weight_type_from_name(weight_type_name(t), "--dtype"), t);
   try {
     (void)weight_type_from_name("q5_0", "--dtype");
@@ -48,6 +50,18 @@ TEST(Quantize, RowsThatAreNotWholeBlocksAreAnError) {
     }
     EXPECT_THROW((void)quantize_matrix(t, x.data(), 1, 48, "in_proj"), Error);
     EXPECT_THROW((void)WeightMatrix::dense(t, out.data(), 1, 48), Error);
+  }
+  for (const WeightType t : {WeightType::q4_k, WeightType::q6_k}) {
+    try {
+      (void)WeightMatrix::dense(t, out.data(), 1, 288);
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("multiple of 256, got 288"), std::string::npos) << e.what();
+    }
+    // the K-quants are read, not made: an error, not a crash inside the parallel loop
+    std::vector<float> z(256, 1.0f);
+    EXPECT_THROW(quantize_row(t, z.data(), 256, out.data()), Error);
+    EXPECT_THROW((void)quantize_matrix(t, z.data(), 4, 256, "w"), Error);
   }
   // the float types take any length
   EXPECT_EQ(quantize_matrix(WeightType::f16, x.data(), 2, 24, "w").size(), 96u);
@@ -167,6 +181,56 @@ TEST(Quantize, BlockBytesAreGgmls) {
   EXPECT_EQ(std::to_integer<int>(row[3]), 0x0F | (8 << 4));  // elements 1 (code 15) and 17 (code 8)
 }
 
+// Q4_K, packed by hand from the spec's unpacking rule (§5): sub-block j has a 6-bit scale sc_j and min m_j (the
+// upper four above 15, so their high bits travel in the top bits of scales[0..7]) and element l the code
+// (5j + l) mod 16; chunk c of qs holds sub-block 2c in the low nibbles, 2c + 1 in the high ones. Every value
+// d·sc·q − dmin·m is exact in float32 with d = 1, dmin = 0.5.
+TEST(Quantize, Q4_KDequantizesAsTheSpecPacksIt) {
+  int sc[8], m[8];
+  for (int j = 0; j < 8; ++j) {
+    sc[j] = j + 1 + (j >= 4 ? 40 : 0);
+    m[j] = 2 * j + 3 + (j >= 4 ? 30 : 0);
+  }
+  BlockQ4_K b{};
+  b.d = kHalfOne;
+  b.dmin = kHalfHalf;
+  for (int j = 0; j < 4; ++j) {
+    b.scales[j] = static_cast<std::uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+    b.scales[j + 4] = static_cast<std::uint8_t>((m[j] & 63) | ((m[j + 4] >> 4) << 6));
+    b.scales[j + 8] = static_cast<std::uint8_t>((sc[j + 4] & 0x0F) | ((m[j + 4] & 0x0F) << 4));
+  }
+  auto code = [](int j, int l) { return (5 * j + l) % 16; };
+  for (int c = 0; c < 4; ++c)
+    for (int l = 0; l < 32; ++l)
+      b.qs[32 * c + l] = static_cast<std::uint8_t>(code(2 * c, l) | (code(2 * c + 1, l) << 4));
+  float y[256];
+  dequantize_row(WeightType::q4_k, &b, 256, y);
+  for (int j = 0; j < 8; ++j)
+    for (int l = 0; l < 32; ++l)
+      ASSERT_EQ(y[32 * j + l], 1.0f * sc[j] * code(j, l) - 0.5f * m[j]) << "sub-block " << j << " element " << l;
+}
+
+// Q6_K, packed by hand from §6: element 128h + 32k + l (half h, quarter k, l < 32) has its low 4 bits in
+// ql[64h + l + 32·(k odd)] (low nibble for k < 2, high for k ≥ 2) and its high 2 bits at bits 2k of qh[32h + l];
+// scale scales[e / 16]; value d·scale·(q − 32).
+TEST(Quantize, Q6_KDequantizesAsTheSpecPacksIt) {
+  BlockQ6_K b{};
+  b.d = 0x3400;  // fp16 0.25
+  for (int i = 0; i < 16; ++i) b.scales[i] = static_cast<std::int8_t>(i - 8 + (i == 15 ? 100 : 0));
+  auto code = [](int e) { return (7 * e + 3) % 64; };
+  for (int h = 0; h < 2; ++h)
+    for (int k = 0; k < 4; ++k)
+      for (int l = 0; l < 32; ++l) {
+        const int q = code(128 * h + 32 * k + l);
+        b.ql[64 * h + l + 32 * (k % 2)] |= static_cast<std::uint8_t>((q & 0x0F) << (k < 2 ? 0 : 4));
+        b.qh[32 * h + l] |= static_cast<std::uint8_t>((q >> 4) << (2 * k));
+      }
+  float y[256];
+  dequantize_row(WeightType::q6_k, &b, 256, y);
+  for (int e = 0; e < 256; ++e)
+    ASSERT_EQ(y[e], 0.25f * b.scales[e / 16] * static_cast<float>(code(e) - 32)) << "element " << e;
+}
+
 std::vector<float> random_row(std::uint64_t seed, std::int64_t n) {
   Rng rng(seed);
   std::vector<float> x(static_cast<std::size_t>(n));
@@ -187,6 +251,7 @@ TEST(Quantize, RoundTripsWithinTheFormatsBounds) {
     SCOPED_TRACE(testing::Message() << "seed " << seed);
     const auto x = random_row(seed, n);
     for (const WeightType t : kWeightTypes) {
+      if (!weight_type_has_quantizer(t)) continue;
       std::vector<std::byte> q(static_cast<std::size_t>(weight_row_bytes(t, n, "x")));
       std::vector<float> y(static_cast<std::size_t>(n));
       quantize_row(t, x.data(), n, q.data());
@@ -208,6 +273,8 @@ TEST(Quantize, RoundTripsWithinTheFormatsBounds) {
               bound = (0.5 + 1e-4) * d + 127.0 * std::fabs(d16 - d);
               break;
             }
+            case WeightType::q4_k:
+            case WeightType::q6_k: break;  // no quantizer
             case WeightType::q4_0: {
               const double d = max / -8.0, d16 = f16_to_f32(f32_to_f16(static_cast<float>(d)));
               bound = (xi / d > 7.5 ? 1.0 + 1e-4 : 0.5 + 1e-4) * std::fabs(d) + 8.0 * std::fabs(d16 - d);
@@ -228,6 +295,7 @@ TEST(Quantize, MatrixRowsAreQuantizedRows) {
   const std::int64_t rows = 5, cols = 96;
   const auto w = random_row(7, rows * cols);
   for (const WeightType t : kWeightTypes) {
+    if (!weight_type_has_quantizer(t)) continue;
     const auto m = quantize_matrix(t, w.data(), rows, cols, "w");
     const std::int64_t rb = weight_row_bytes(t, cols, "w");
     ASSERT_EQ(static_cast<std::int64_t>(m.size()), rows * rb);

@@ -91,6 +91,8 @@ void quantize_row(WeightType t, const float* x, std::int64_t n, void* dst) {
     }
     case WeightType::q8_0: return quantize_row_q8_0(x, n, static_cast<BlockQ8_0*>(dst));
     case WeightType::q4_0: return quantize_row_q4_0(x, n, static_cast<BlockQ4_0*>(dst));
+    case WeightType::q4_k:
+    case WeightType::q6_k: fail("quantize: ", weight_type_name(t), " weights are read from a file, not quantized here");
   }
 }
 
@@ -126,12 +128,54 @@ void dequantize_row(WeightType t, const void* src, std::int64_t n, float* y) {
       }
       return;
     }
+    case WeightType::q4_k: {
+      check_blocks(t, n);
+      const auto* blocks = static_cast<const BlockQ4_K*>(src);
+      for (std::int64_t b = 0; b < n / kSuperBlock; ++b) {
+        const BlockQ4_K& k = blocks[b];
+        const float d = f16_to_f32(k.d), dmin = f16_to_f32(k.dmin);
+        for (int j = 0; j < 8; ++j, y += kQuantBlock) {
+          const int sc = j < 4 ? k.scales[j] & 63 : (k.scales[j + 4] & 0x0F) | ((k.scales[j - 4] >> 6) << 4);
+          const int m = j < 4 ? k.scales[j + 4] & 63 : (k.scales[j + 4] >> 4) | ((k.scales[j] >> 6) << 4);
+          const float dj = d * static_cast<float>(sc), mj = dmin * static_cast<float>(m);
+          const std::uint8_t* q = k.qs + 32 * (j / 2);
+          const int shift = 4 * (j % 2);  // even sub-blocks in the low nibbles, odd in the high
+          for (std::int64_t l = 0; l < kQuantBlock; ++l) y[l] = dj * static_cast<float>((q[l] >> shift) & 0x0F) - mj;
+        }
+      }
+      return;
+    }
+    case WeightType::q6_k: {
+      check_blocks(t, n);
+      const auto* blocks = static_cast<const BlockQ6_K*>(src);
+      for (std::int64_t b = 0; b < n / kSuperBlock; ++b) {
+        const BlockQ6_K& k = blocks[b];
+        const float d = f16_to_f32(k.d);
+        for (int h = 0; h < 2; ++h, y += 128) {  // two halves of 128: ql + 64h, qh + 32h, scales + 8h
+          const std::uint8_t* ql = k.ql + 64 * h;
+          const std::uint8_t* qh = k.qh + 32 * h;
+          const std::int8_t* sc = k.scales + 8 * h;
+          for (int l = 0; l < 32; ++l) {
+            const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
+            const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
+            const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+            const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+            y[l] = d * static_cast<float>(sc[l / 16]) * static_cast<float>(q1);
+            y[l + 32] = d * static_cast<float>(sc[l / 16 + 2]) * static_cast<float>(q2);
+            y[l + 64] = d * static_cast<float>(sc[l / 16 + 4]) * static_cast<float>(q3);
+            y[l + 96] = d * static_cast<float>(sc[l / 16 + 6]) * static_cast<float>(q4);
+          }
+        }
+      }
+      return;
+    }
   }
 }
 
 Buffer<std::byte> quantize_matrix(WeightType t, const float* w, std::int64_t rows, std::int64_t cols,
                                   std::string_view what) {
   const std::int64_t row_bytes = weight_row_bytes(t, cols, what);
+  TM_CHECK(weight_type_has_quantizer(t), what, ": ", weight_type_name(t), " weights are read from a file, not quantized here");
   Buffer<std::byte> out(static_cast<std::size_t>(rows * row_bytes));
   parallel_for(rows, [&](std::int64_t r0, std::int64_t r1, int) {
     for (std::int64_t r = r0; r < r1; ++r) quantize_row(t, w + r * cols, cols, out.data() + r * row_bytes);

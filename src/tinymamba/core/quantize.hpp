@@ -26,20 +26,41 @@ struct BlockQ4_0 {
   std::uint16_t d;  // fp16
   std::uint8_t qs[kQuantBlock / 2];
 };
-static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18, "ggml's block sizes, no padding");
+
+inline constexpr std::int64_t kSuperBlock = 256;  // QK_K: elements per K-quant super-block
+
+// Eight sub-blocks of 32: element l of sub-block j is d·sc_j·q − dmin·m_j, q in 0..15, with 6-bit sc_j and m_j
+// packed in `scales` (j < 4: sc = scales[j] & 63, m = scales[j + 4] & 63; j ≥ 4: the low 4 bits in
+// scales[j + 4], the high 2 in the top bits of scales[j − 4] (sc) and scales[j] (m)). qs is four 32-byte chunks;
+// chunk c holds sub-block 2c in its low nibbles and 2c + 1 in its high ones.
+struct BlockQ4_K {
+  std::uint16_t d, dmin;  // fp16
+  std::uint8_t scales[12];
+  std::uint8_t qs[kSuperBlock / 2];
+};
+// Sixteen sub-blocks of 16: element e is d·scales[e / 16]·(q − 32), q in 0..63 split into 4 low bits in ql and
+// 2 high bits in qh (the order: quant-formats.md §6).
+struct BlockQ6_K {
+  std::uint8_t ql[kSuperBlock / 2];
+  std::uint8_t qh[kSuperBlock / 4];
+  std::int8_t scales[kSuperBlock / 16];
+  std::uint16_t d;  // fp16, last
+};
+static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_K) == 144 &&
+                  sizeof(BlockQ6_K) == 210, "ggml's block sizes, no padding");
 
 // ggml's reference quantizers for n elements (n a multiple of 32: an Error otherwise). q8_0 also quantizes
 // activations for the integer dot products of ops/matmul.
 void quantize_row_q8_0(const float* x, std::int64_t n, BlockQ8_0* y);
 void quantize_row_q4_0(const float* x, std::int64_t n, BlockQ4_0* y);
 
-// x (n) → dst, weight_row_bytes(t, n) bytes, for any type; an Error naming the type when n is not a whole number
-// of blocks.
+// x (n) → dst, weight_row_bytes(t, n) bytes, for a type with a quantizer (weight_type_has_quantizer); an Error
+// naming the type when n is not a whole number of blocks, or for the K-quants.
 void quantize_row(WeightType t, const float* x, std::int64_t n, void* dst);
 // src (a row of n elements of type t) → y (n), exactly: every stored value is a float32.
 void dequantize_row(WeightType t, const void* src, std::int64_t n, float* y);
 
-// A (rows, cols) float32 matrix w quantized to type t, rows dense (weight_row_bytes apart), in parallel over rows.
+// A (rows, cols) float32 matrix w quantized to type t (one with a quantizer), rows dense (weight_row_bytes apart), in parallel over rows.
 // View it with WeightMatrix::dense(t, bytes.data(), rows, cols). `what` names the matrix in an error.
 [[nodiscard]] Buffer<std::byte> quantize_matrix(WeightType t, const float* w, std::int64_t rows, std::int64_t cols,
                                                 std::string_view what);

@@ -33,6 +33,8 @@ void linear_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64
     case WeightType::bf16: return bf16_rows_accumulate(y, x, W, T, o0, o1);
     case WeightType::q8_0: return q8_0_rows_accumulate(y, x, W, T, o0, o1);
     case WeightType::q4_0: return q4_0_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::q4_k: return q4_k_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::q6_k: return q6_k_rows_accumulate(y, x, W, T, o0, o1);
   }
 }
 
@@ -57,6 +59,8 @@ void linear_forward(Mat y, ConstMat x, const WeightMatrix& W, const float* bias,
     case WeightType::bf16: return bf16_gemm(y, x, W, T, beta);
     case WeightType::q8_0: return q8_0_gemm(y, x, W, T, beta);
     case WeightType::q4_0: return q4_0_gemm(y, x, W, T, beta);
+    case WeightType::q4_k: return q4_k_gemm(y, x, W, T, beta);
+    case WeightType::q6_k: return q6_k_gemm(y, x, W, T, beta);
   }
 }
 

@@ -32,5 +32,10 @@ void q8_0_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t
 void q8_0_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta);
 void q4_0_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1);
 void q4_0_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta);
+// The K-quants widen a super-block at a time to float32 for the decode product (float activations).
+void q4_k_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1);
+void q4_k_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta);
+void q6_k_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1);
+void q6_k_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta);
 
 }  // namespace tinymamba
