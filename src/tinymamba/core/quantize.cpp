@@ -134,13 +134,19 @@ void dequantize_row(WeightType t, const void* src, std::int64_t n, float* y) {
       for (std::int64_t b = 0; b < n / kSuperBlock; ++b) {
         const BlockQ4_K& k = blocks[b];
         const float d = f16_to_f32(k.d), dmin = f16_to_f32(k.dmin);
-        for (int j = 0; j < 8; ++j, y += kQuantBlock) {
+        auto scale_min = [&](int j, float& dj, float& mj) {  // 6-bit scale and min of sub-block j
           const int sc = j < 4 ? k.scales[j] & 63 : (k.scales[j + 4] & 0x0F) | ((k.scales[j - 4] >> 6) << 4);
           const int m = j < 4 ? k.scales[j + 4] & 63 : (k.scales[j + 4] >> 4) | ((k.scales[j] >> 6) << 4);
-          const float dj = d * static_cast<float>(sc), mj = dmin * static_cast<float>(m);
-          const std::uint8_t* q = k.qs + 32 * (j / 2);
-          const int shift = 4 * (j % 2);  // even sub-blocks in the low nibbles, odd in the high
-          for (std::int64_t l = 0; l < kQuantBlock; ++l) y[l] = dj * static_cast<float>((q[l] >> shift) & 0x0F) - mj;
+          dj = d * static_cast<float>(sc);
+          mj = dmin * static_cast<float>(m);
+        };
+        for (int c = 0; c < 4; ++c, y += 2 * kQuantBlock) {  // chunk c: sub-blocks 2c (low nibbles), 2c + 1 (high)
+          const std::uint8_t* q = k.qs + 32 * c;
+          float d1, m1, d2, m2;
+          scale_min(2 * c, d1, m1);
+          scale_min(2 * c + 1, d2, m2);
+          for (std::int64_t l = 0; l < kQuantBlock; ++l) y[l] = d1 * static_cast<float>(q[l] & 0x0F) - m1;
+          for (std::int64_t l = 0; l < kQuantBlock; ++l) y[kQuantBlock + l] = d2 * static_cast<float>(q[l] >> 4) - m2;
         }
       }
       return;
@@ -155,16 +161,17 @@ void dequantize_row(WeightType t, const void* src, std::int64_t n, float* y) {
           const std::uint8_t* ql = k.ql + 64 * h;
           const std::uint8_t* qh = k.qh + 32 * h;
           const std::int8_t* sc = k.scales + 8 * h;
-          for (int l = 0; l < 32; ++l) {
-            const int q1 = ((ql[l] & 0x0F) | (((qh[l] >> 0) & 3) << 4)) - 32;
-            const int q2 = ((ql[l + 32] & 0x0F) | (((qh[l] >> 2) & 3) << 4)) - 32;
-            const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
-            const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
-            y[l] = d * static_cast<float>(sc[l / 16]) * static_cast<float>(q1);
-            y[l + 32] = d * static_cast<float>(sc[l / 16 + 2]) * static_cast<float>(q2);
-            y[l + 64] = d * static_cast<float>(sc[l / 16 + 4]) * static_cast<float>(q3);
-            y[l + 96] = d * static_cast<float>(sc[l / 16 + 6]) * static_cast<float>(q4);
-          }
+          // quarter k: elements 32k + l of this half; low 4 bits in ql[l + 32·(k odd)] (low nibble for k < 2,
+          // high for k ≥ 2), high 2 bits at bits 2k of qh[l]; scale sc[2k + l/16], as (d·scale)·q like ggml
+          for (int k4 = 0; k4 < 4; ++k4)
+            for (int s16 = 0; s16 < 2; ++s16) {
+              const float ds = d * static_cast<float>(sc[2 * k4 + s16]);
+              for (int l = 16 * s16; l < 16 * s16 + 16; ++l) {
+                const int lo = k4 < 2 ? ql[l + 32 * (k4 % 2)] & 0x0F : ql[l + 32 * (k4 % 2)] >> 4;
+                const int q = (lo | (((qh[l] >> (2 * k4)) & 3) << 4)) - 32;
+                y[32 * k4 + l] = ds * static_cast<float>(q);
+              }
+            }
         }
       }
       return;
