@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "tinymamba/core/dtype.hpp"
@@ -63,6 +64,18 @@ TEST(Quantize, RowsThatAreNotWholeBlocksAreAnError) {
     EXPECT_THROW(quantize_row(t, z.data(), 256, out.data()), Error);
     EXPECT_THROW((void)quantize_matrix(t, z.data(), 4, 256, "w"), Error);
   }
+  // a non-finite weight would spoil its block's scale: an error naming the matrix and the element
+  std::vector<float> bad(64, 0.5f);
+  bad[40] = std::numeric_limits<float>::infinity();
+  try {
+    (void)quantize_matrix(WeightType::q4_0, bad.data(), 2, 32, "out_proj");
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("out_proj: element (1, 8) is inf"), std::string::npos) << e.what();
+  }
+  bad[40] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW((void)quantize_matrix(WeightType::q8_0, bad.data(), 2, 32, "w"), Error);
+  EXPECT_EQ(quantize_matrix(WeightType::f16, bad.data(), 2, 32, "w").size(), 128u);  // f16 keeps NaN as NaN
   // the float types take any length
   EXPECT_EQ(quantize_matrix(WeightType::f16, x.data(), 2, 24, "w").size(), 96u);
 }

@@ -183,6 +183,10 @@ Buffer<std::byte> quantize_matrix(WeightType t, const float* w, std::int64_t row
                                   std::string_view what) {
   const std::int64_t row_bytes = weight_row_bytes(t, cols, what);
   TM_CHECK(weight_type_has_quantizer(t), what, ": ", weight_type_name(t), " weights are read from a file, not quantized here");
+  if (weight_type_block(t) > 1)  // a block's scale comes from its largest |x|: one inf or NaN spoils all 32
+    for (std::int64_t i = 0; i < rows * cols; ++i)
+      TM_CHECK(std::isfinite(w[i]), what, ": element (", i / cols, ", ", i % cols, ") is ", w[i], "; ",
+               weight_type_name(t), " needs finite weights");
   Buffer<std::byte> out(static_cast<std::size_t>(rows * row_bytes));
   parallel_for(rows, [&](std::int64_t r0, std::int64_t r1, int) {
     for (std::int64_t r = r0; r < r1; ++r) quantize_row(t, w + r * cols, cols, out.data() + r * row_bytes);

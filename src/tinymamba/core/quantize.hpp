@@ -50,7 +50,8 @@ static_assert(sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_0) == 18 && sizeof(Block
                   sizeof(BlockQ6_K) == 210, "ggml's block sizes, no padding");
 
 // ggml's reference quantizers for n elements (n a multiple of 32: an Error otherwise). q8_0 also quantizes
-// activations for the integer dot products of ops/matmul.
+// activations for the integer dot products of ops/matmul. The codes of a block holding an inf or NaN are
+// unspecified (as in ggml); quantize_matrix refuses such weights.
 void quantize_row_q8_0(const float* x, std::int64_t n, BlockQ8_0* y);
 void quantize_row_q4_0(const float* x, std::int64_t n, BlockQ4_0* y);
 
@@ -61,7 +62,8 @@ void quantize_row(WeightType t, const float* x, std::int64_t n, void* dst);
 void dequantize_row(WeightType t, const void* src, std::int64_t n, float* y);
 
 // A (rows, cols) float32 matrix w quantized to type t (one with a quantizer), rows dense (weight_row_bytes apart), in parallel over rows.
-// View it with WeightMatrix::dense(t, bytes.data(), rows, cols). `what` names the matrix in an error.
+// View it with WeightMatrix::dense(t, bytes.data(), rows, cols). `what` names the matrix in an error (a row length
+// the type cannot take; a non-finite weight for the block types).
 [[nodiscard]] Buffer<std::byte> quantize_matrix(WeightType t, const float* w, std::int64_t rows, std::int64_t cols,
                                                 std::string_view what);
 
