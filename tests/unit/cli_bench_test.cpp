@@ -62,6 +62,25 @@ TEST(CliBench, ScanJsonRowsHaveTheDocumentedFields) {
   EXPECT_EQ(chunked, 4) << r.out;
 }
 
+// The per-weight-type GEMM rows (cli/bench_matmul.cpp): each type that can be quantized here, at T = 16 and 512,
+// against float32's sgemm measured in the same run. (The gemv test streams 300 MB per type: not run here.)
+TEST(CliBench, GemmRowsPerWeightType) {
+  const CliResult r = run_cli("bench --tests gemm --reps 1 --threads 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::istringstream lines(r.out);
+  std::map<std::string, int> per_type;
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line);
+    for (const char* key : {"test", "type", "tokens", "threads", "ms", "gflops", "vs_sgemm"})
+      EXPECT_TRUE(j.contains(key)) << key << " missing in " << line;
+    EXPECT_GT(j["gflops"].get<double>(), 0.0) << line;
+    if (j["type"] == "f32") EXPECT_EQ(j["vs_sgemm"].get<double>(), 1.0) << line;
+    ++per_type[j["type"].get<std::string>()];
+  }
+  EXPECT_EQ(per_type, (std::map<std::string, int>{{"bf16", 2}, {"f16", 2}, {"f32", 2}, {"q4_0", 2}, {"q8_0", 2}}))
+      << r.out;
+}
+
 // The model tests on the goldens' tiny shape: their rows, a ratio to a bound that was measured, and a decode
 // that allocates nothing per token (heap_growth counts every C++ allocation of the 128 timed steps). pp512 and
 // train512 run once per --scan algorithm; tg128 once (a decode step scans nothing), with no scan field.

@@ -29,6 +29,12 @@ void linear_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64
                             std::int64_t o1) {
   switch (W.type) {
     case WeightType::f32: return f32_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::f16: return f16_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::bf16: return bf16_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::q8_0: return q8_0_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::q4_0: return q4_0_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::q4_k: return q4_k_rows_accumulate(y, x, W, T, o0, o1);
+    case WeightType::q6_k: return q6_k_rows_accumulate(y, x, W, T, o0, o1);
   }
 }
 
@@ -49,6 +55,12 @@ void linear_forward(Mat y, ConstMat x, const WeightMatrix& W, const float* bias,
   }
   switch (W.type) {
     case WeightType::f32: return f32_gemm(y, x, W, T, beta);
+    case WeightType::f16: return f16_gemm(y, x, W, T, beta);
+    case WeightType::bf16: return bf16_gemm(y, x, W, T, beta);
+    case WeightType::q8_0: return q8_0_gemm(y, x, W, T, beta);
+    case WeightType::q4_0: return q4_0_gemm(y, x, W, T, beta);
+    case WeightType::q4_k: return q4_k_gemm(y, x, W, T, beta);
+    case WeightType::q6_k: return q6_k_gemm(y, x, W, T, beta);
   }
 }
 
