@@ -8,6 +8,7 @@
 
 #include "tinymamba/model/model.hpp"
 #include "tinymamba/ops/ref/reference_ops.hpp"
+#include "tinymamba/ops/ref/ssd_reference.hpp"
 
 namespace tinymamba::test {
 
@@ -50,6 +51,50 @@ struct ReferenceModel {
     return ref::linear(y.out, P("out_proj.weight"), P("out_proj.bias"), E, d);
   }
 
+  // The Mamba-2 mixer (model/mamba2/mixer.hpp's data flow) on a = RMSNorm(h) (T, d) → (T, d).
+  std::vector<double> mamba2_mixer(const std::vector<double>& p, const std::string& pre, const std::vector<double>& a,
+                                   std::int64_t B, std::int64_t L) const {
+    const std::int64_t d = c.d_model, E = c.d_inner, S = c.d_ssm, M = E - S, H = c.nheads(), P = c.headdim;
+    const std::int64_t G = c.ngroups, N = c.d_state, K = c.d_conv, C = S + 2 * G * N, I = 2 * E + 2 * G * N + H;
+    const std::int64_t T = B * L;
+    auto Pm = [&](const std::string& n) { return param(p, pre + n); };
+    const auto zx = ref::linear(a, Pm("in_proj.weight"), Pm("in_proj.bias"), d, I);
+    auto cols = [&](std::int64_t from, std::int64_t width) {  // columns [from, from + width) of zxbcdt
+      std::vector<double> out(T * width);
+      for (std::int64_t t = 0; t < T; ++t)
+        for (std::int64_t j = 0; j < width; ++j) out[t * width + j] = zx[t * I + from + j];
+      return out;
+    };
+    const auto z0 = cols(0, M), x0 = cols(M, M), z = cols(2 * M, S), dt = cols(2 * M + S + C, H);
+    auto xBC = ref::causal_conv1d(cols(2 * M + S, C), Pm("conv1d.weight"), Pm("conv1d.bias"), B, L, C, K);
+    for (auto& v : xBC) v = ref::silu(v);
+    ref::SsdRefInputs<double> in;
+    in.x.resize(T * S), in.B.resize(T * G * N), in.C.resize(T * G * N);
+    for (std::int64_t t = 0; t < T; ++t) {
+      for (std::int64_t j = 0; j < S; ++j) in.x[t * S + j] = xBC[t * C + j];
+      for (std::int64_t j = 0; j < G * N; ++j) {
+        in.B[t * G * N + j] = xBC[t * C + S + j];
+        in.C[t * G * N + j] = xBC[t * C + S + G * N + j];
+      }
+    }
+    in.dt = dt;
+    in.A = Pm("A_log");
+    for (auto& v : in.A) v = -std::exp(v);
+    in.D = Pm("D");
+    in.dt_bias = Pm("dt_bias");
+    in.dt_min = c.dt_limit_min;
+    in.dt_max = c.dt_limit_max;
+    if (!c.gated_rmsnorm) in.z = z;
+    auto y = ref::ssd_scan<double>({B, L, H, P, G, N}, in).y;
+    if (c.gated_rmsnorm) y = ref::gated_rmsnorm<double>(y, z, Pm("norm.weight"), S, S / G, c.norm_eps);
+    std::vector<double> ycat(T * E);
+    for (std::int64_t t = 0; t < T; ++t) {
+      for (std::int64_t j = 0; j < M; ++j) ycat[t * E + j] = ref::silu(z0[t * M + j]) * x0[t * M + j];
+      for (std::int64_t j = 0; j < S; ++j) ycat[t * E + M + j] = y[t * S + j];
+    }
+    return ref::linear(ycat, Pm("out_proj.weight"), Pm("out_proj.bias"), E, d);
+  }
+
   // logits (b·l, V): h = embedding[ids]; per layer h += mixer(RMSNorm(h)) of the config's kind; norm_f; lm_head.
   std::vector<double> logits(const std::vector<double>& p, const std::vector<std::int32_t>& ids, std::int64_t B,
                              std::int64_t L) const {
@@ -61,6 +106,7 @@ struct ReferenceModel {
       std::vector<double> out;
       switch (c.mixer) {
         case MixerKind::mamba1: out = mamba1_mixer(p, pre + "mixer.", a, B, L); break;
+        case MixerKind::mamba2: out = mamba2_mixer(p, pre + "mixer.", a, B, L); break;
       }
       for (std::int64_t k = 0; k < T * d; ++k) h[k] += out[k];
     }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tinymamba/io/safetensors.hpp"
+#include "tinymamba/model/model.hpp"
 
 namespace tinymamba::golden {
 
@@ -55,6 +56,13 @@ void check_fidelity(CaseReport& report, const Case& c, const std::string& ref_na
 // float64 re-run); `why` says where the bound comes from.
 void check_bound(CaseReport& report, const Case& c, const std::string& ref_name, const std::vector<float>& got,
                  double bound, const std::string& label = "");
+
+// Token ids (B, L) of the case's I64 tensor `name`, with its shape.
+std::vector<std::int32_t> ids_of(const Case& c, const std::string& name, std::int64_t& batch, std::int64_t& len);
+
+// If the case has prompt_ids and greedy_ids: the model's greedy continuation of prompt_ids (a parallel prefill
+// with a state, then one step per token, lowest id on ties) must equal greedy_ids token for token.
+void check_greedy_ids(const Case& c, const Model& m, CaseReport& report);
 
 // Reads a float tensor of the case as float32 / int64 (throws if absent).
 std::vector<float> f32(const Case& c, const std::string& name);

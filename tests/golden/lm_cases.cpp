@@ -1,6 +1,7 @@
-// kind "mamba_lm": the tiny language model's logits, loss, every parameter gradient and the per-layer
-// activations, from the parameters stored in the file and the config in its metadata, for every scan
-// algorithm.
+// kinds "mamba_lm" and "mamba2_lm": the tiny language model's logits, loss, every parameter gradient, the
+// per-layer activations, the recurrent mode (step, prefill → step, final states) and the greedy continuation,
+// from the parameters stored in the file and the config in its metadata, for every scan algorithm of its mixer
+// kind (Mamba-1's selective scan, Mamba-2's SSD).
 #include <gtest/gtest.h>
 
 #include "golden.hpp"
@@ -12,13 +13,6 @@
 namespace tinymamba::golden {
 namespace {
 
-std::vector<std::int32_t> ids_of(const Case& c, const std::string& name, std::int64_t& batch, std::int64_t& len) {
-  const auto& shape = c.file.tensors.at(name).shape;
-  batch = shape.at(0);
-  len = shape.at(1);
-  const auto v = i64(c, name);
-  return {v.begin(), v.end()};
-}
 
 // The prefill length of logits_prefill_step: "first N tokens by the parallel forward ..." in the metadata.
 std::int64_t prefill_length(const Case& c, std::int64_t len) {
@@ -40,10 +34,19 @@ void run_lm_case(const Case& c, CaseReport& report) {
   const auto ids = ids_of(c, "input_ids", B, L);
   const std::int64_t T = B * L, d = config.d_model;
 
-  for (const ScanAlgorithm algo : all_scan_algorithms()) {
-    const std::string label = algo == kDefaultScan ? "" : " [scan=" + std::string(scan_algorithm_name(algo)) + "]";
+  check_greedy_ids(c, model, report);
+  // Each scan algorithm of the model's mixer kind; the label names the ones that are not the default.
+  std::vector<std::pair<ForwardOptions, std::string>> variants;
+  if (config.mixer == MixerKind::mamba1)
+    for (const ScanAlgorithm a : all_scan_algorithms())
+      variants.push_back({{.scan = a}, a == kDefaultScan ? "" : " [scan=" + std::string(scan_algorithm_name(a)) + "]"});
+  else
+    for (const SsdAlgorithm a : all_ssd_algorithms())
+      variants.push_back({{.ssd = a}, a == kDefaultSsd ? "" : " [ssd=" + std::string(ssd_algorithm_name(a)) + "]"});
+  for (const auto& [variant, label] : variants) {
+    const ScanAlgorithm algo = variant.scan;
     Activations acts;
-    lm_forward(model, ids, B, L, acts, {.scan = algo, .for_backward = true});
+    lm_forward(model, ids, B, L, acts, {.scan = algo, .ssd = variant.ssd, .for_backward = true});
     check_fidelity(report, c, "logits", {acts.logits.begin(), acts.logits.end()}, label);
     check_fidelity(report, c, "loss", {static_cast<float>(lm_loss(model, ids, acts))}, label);
     for (std::int64_t i = 0; i < config.n_layer; ++i) {
@@ -61,7 +64,7 @@ void run_lm_case(const Case& c, CaseReport& report) {
     // else 16 as in ../shared/golden/README.md.
     if (has(c, "logits_step")) {
       InferenceState state(config, B);
-      const Buffer<float> step_logits = lm_forward_recurrent(model, ids, B, L, 0, state, algo);
+      const Buffer<float> step_logits = lm_forward_recurrent(model, ids, B, L, 0, state, algo, variant.ssd);
       check_fidelity(report, c, "logits_step", {step_logits.begin(), step_logits.end()}, label);
       for (std::int64_t i = 0; i < config.n_layer; ++i) {
         const std::string p = "state.layers." + std::to_string(i) + ".";
@@ -73,7 +76,7 @@ void run_lm_case(const Case& c, CaseReport& report) {
     }
     if (has(c, "logits_prefill_step")) {
       InferenceState state(config, B);
-      const Buffer<float> logits = lm_forward_recurrent(model, ids, B, L, prefill_length(c, L), state, algo);
+      const Buffer<float> logits = lm_forward_recurrent(model, ids, B, L, prefill_length(c, L), state, algo, variant.ssd);
       check_fidelity(report, c, "logits_prefill_step", {logits.begin(), logits.end()}, label);
     }
     Buffer<float> grads(model.params.size(), 0.0f);
@@ -86,6 +89,7 @@ void run_lm_case(const Case& c, CaseReport& report) {
 }
 
 const HandlerRegistration reg("mamba_lm", run_lm_case);
+const HandlerRegistration reg2("mamba2_lm", run_lm_case);
 
 }  // namespace
 }  // namespace tinymamba::golden

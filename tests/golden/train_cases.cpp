@@ -64,14 +64,6 @@ OptimizerSettings parse_optimizer(const Case& c) {
   }
 }
 
-std::vector<std::int32_t> ids_of(const Case& c, const std::string& name, std::int64_t& batch, std::int64_t& len) {
-  const auto& shape = c.file.tensors.at(name).shape;
-  TM_CHECK(shape.size() == 2, c.relative, ": ", name, " must be (B, L)");
-  batch = shape[0];
-  len = shape[1];
-  const auto v = i64(c, name);
-  return {v.begin(), v.end()};
-}
 
 void add(CaseReport& report, TensorReport tr, const std::string& detail) {
   if (!tr.pass) {
@@ -117,31 +109,6 @@ void check_movement(CaseReport& report, const Case& c, const std::string& name, 
   add(report, tr, cat("|error| ", std::sqrt(err2), ", |movement| ", std::sqrt(moved2)));
 }
 
-// Greedy continuation: prefill the prompt (parallel, with a state), then one step per token.
-std::vector<std::int64_t> greedy(const Model& m, const std::vector<std::int32_t>& prompt, std::int64_t B, std::int64_t P,
-                                 std::int64_t G) {
-  const std::int64_t V = m.config.padded_vocab();
-  InferenceState state(m.config, B);
-  Activations acts;
-  StepActivations step;
-  lm_forward(m, prompt, B, P, acts, {.last_logits_only = true}, &state);
-  const float* logits = acts.logits.data();  // then each step's
-  std::vector<std::int64_t> out(static_cast<std::size_t>(B * G));
-  std::vector<std::int32_t> next(static_cast<std::size_t>(B));
-  for (std::int64_t g = 0; g < G; ++g) {
-    for (std::int64_t b = 0; b < B; ++b) {
-      const float* row = logits + b * V;
-      next[b] = static_cast<std::int32_t>(std::max_element(row, row + V) - row);  // first maximum: lowest id
-      out[b * G + g] = next[b];
-    }
-    if (g + 1 < G) {
-      lm_step(m, next, state, step);
-      logits = step.logits.data();
-    }
-  }
-  return out;
-}
-
 void run_train_case(const Case& c, CaseReport& report) {
   const Config config = parse_official_config(meta(c, "config_official"), c.relative + " config_official");
   const OptimizerSettings o = parse_optimizer(c);
@@ -149,26 +116,7 @@ void run_train_case(const Case& c, CaseReport& report) {
   const auto ids = ids_of(c, "input_ids", B, L);
 
   // Greedy continuation from the starting parameters.
-  if (has(c, "greedy_ids")) {
-    const Model start = model_from_tensors(config, c.file.tensors, c.relative, /*ignore_extra=*/true);
-    std::int64_t PB = 0, P = 0, GB = 0, G = 0;
-    const auto prompt = ids_of(c, "prompt_ids", PB, P);
-    const auto want = i64(c, "greedy_ids");
-    GB = c.file.tensors.at("greedy_ids").shape.at(0);
-    G = c.file.tensors.at("greedy_ids").shape.at(1);
-    ASSERT_EQ(PB, GB) << c.relative << ": prompt_ids and greedy_ids batch sizes differ";
-    const auto got = greedy(start, prompt, PB, P, G);
-    std::int64_t mismatches = 0;
-    for (std::size_t i = 0; i < got.size(); ++i)
-      if (got[i] != want[i]) {
-        if (mismatches++ == 0)
-          ADD_FAILURE() << c.relative << ": greedy_ids[" << i / G << ", " << i % G << "] = " << got[i] << ", want "
-                        << want[i];
-      }
-    report.notes.push_back("greedy_ids: " + std::to_string(got.size() - mismatches) + "/" + std::to_string(got.size()) +
-                           " tokens equal");
-    if (mismatches) report.status = "fail";
-  }
+  check_greedy_ids(c, model_from_tensors(config, c.file.tensors, c.relative, /*ignore_extra=*/true), report);
 
   for (const ScanAlgorithm algo : all_scan_algorithms()) {
     const std::string label = algo == kDefaultScan ? "" : " [scan=" + std::string(scan_algorithm_name(algo)) + "]";

@@ -79,7 +79,7 @@ TEST(Config, BadConfigsAreClearErrors) {
       {R"({"d_model": 99999999999, "n_layer": 2, "vocab_size": 10})", "outside"},
       {R"({"d_model": 64, "n_layer": 100000, "vocab_size": 10})", "n_layer"},
       {R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"d_state": 100000}})", "d_state"},
-      {R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"layer": "Mamba2"}})", "Mamba2"},
+      {R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"layer": "Mamba3"}})", "Mamba3"},
       {R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "rms_norm": false})", "rms_norm"},
       {R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "d_intermediate": 128})", "d_intermediate"},
       {R"({"d_model": 64, "n_layer": 2, "vocab_size": 10, "ssm_cfg": {"expand": -1}})", "expand"},

@@ -14,18 +14,36 @@
 namespace tinymamba {
 namespace {
 
-Config small_config(bool bias, bool conv_bias, bool tied, std::int64_t d_conv, double expand) {
+struct Variant {
+  bool bias, conv_bias, tied;
+  std::int64_t d_conv;
+  double expand;
+  MixerKind kind = MixerKind::mamba1;
+  // Mamba-2 only: heads of `headdim`, `ngroups` groups, d_ssm (0: d_inner; less adds the gated MLP part),
+  // the gated norm or the gate inside the scan, D per head or per channel, chunk size.
+  std::int64_t headdim = 0, ngroups = 1, d_ssm = 0;
+  bool gated_rmsnorm = true, D_has_hdim = false;
+};
+
+Config small_config(const Variant& v) {
   Config c;
+  c.mixer = v.kind;
   c.d_model = 6;
   c.n_layer = 2;
   c.vocab_size = 11;  // padded to 16
   c.d_state = 3;
-  c.d_conv = d_conv;
-  c.expand = expand;
+  c.d_conv = v.d_conv;
+  c.expand = v.expand;
   c.dt_rank = 2;
-  c.bias = bias;
-  c.conv_bias = conv_bias;
-  c.tie_embeddings = tied;
+  c.bias = v.bias;
+  c.conv_bias = v.conv_bias;
+  c.tie_embeddings = v.tied;
+  c.headdim = v.headdim;
+  c.ngroups = v.ngroups;
+  c.d_ssm = v.d_ssm;
+  c.gated_rmsnorm = v.gated_rmsnorm;
+  c.D_has_hdim = v.D_has_hdim;
+  c.chunk_size = 2;  // L = 5 below: two whole chunks and a partial one
   c.resolve("test config");
   return c;
 }
@@ -41,19 +59,16 @@ Model perturbed_model(const Config& c, unsigned seed) {
   return m;
 }
 
-struct Variant {
-  bool bias, conv_bias, tied;
-  std::int64_t d_conv;
-  double expand;
-};
 class ModelGradients : public ::testing::TestWithParam<Variant> {};
 INSTANTIATE_TEST_SUITE_P(Configs, ModelGradients,
                          ::testing::Values(Variant{false, true, true, 4, 2}, Variant{true, false, false, 3, 3},
-                                           Variant{true, true, true, 2, 1.5}));
+                                           Variant{true, true, true, 2, 1.5},
+                                           Variant{false, true, true, 4, 2, MixerKind::mamba2, 3, 2},
+                                           Variant{true, false, false, 3, 2, MixerKind::mamba2, 2, 1, 8, false, true}));
 
 TEST_P(ModelGradients, LogitsLossAndEveryGradientMatchTheDoubleOracle) {
   const Variant v = GetParam();
-  const Config c = small_config(v.bias, v.conv_bias, v.tied, v.d_conv, v.expand);
+  const Config c = small_config(v);
   const Model m = perturbed_model(c, 7);
   const std::int64_t B = 2, L = 5;
   const std::vector<std::int32_t> ids = {1, 4, 10, 0, 7, 3, 3, 9, 15, 2};  // 15: a padded row, still a valid input
@@ -85,7 +100,7 @@ TEST_P(ModelGradients, LogitsLossAndEveryGradientMatchTheDoubleOracle) {
 
 // Gradients accumulate (+=): two backward passes give twice one.
 TEST(Model, BackwardAccumulatesIntoTheGradientBuffer) {
-  const Config c = small_config(false, true, true, 4, 2);
+  const Config c = small_config({false, true, true, 4, 2});
   const Model m = perturbed_model(c, 3);
   const std::vector<std::int32_t> ids = {1, 2, 3, 4};
   Buffer<float> once(m.params.size(), 0.0f), twice(m.params.size(), 0.0f);
@@ -99,7 +114,7 @@ TEST(Model, BackwardAccumulatesIntoTheGradientBuffer) {
 }
 
 TEST(Model, CausalAndBatchRowsIndependent) {
-  const Config c = small_config(true, true, true, 4, 2);
+  const Config c = small_config({true, true, true, 4, 2});
   const Model m = perturbed_model(c, 5);
   const std::int64_t L = 6, V = c.padded_vocab();
   std::vector<std::int32_t> ids = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 1};
@@ -121,7 +136,7 @@ TEST(Model, CausalAndBatchRowsIndependent) {
 // The forward reads weight views bound when the model is built; a copy (or copy-assigned model) must read its
 // own parameters, not the original's.
 TEST(Model, ACopyComputesWithItsOwnParameters) {
-  const Config c = small_config(false, true, true, 4, 2);
+  const Config c = small_config({false, true, true, 4, 2});
   const Model original = perturbed_model(c, 3);
   Model copy = original;
   Model assigned(c);
@@ -140,7 +155,7 @@ TEST(Model, ACopyComputesWithItsOwnParameters) {
 }
 
 TEST(Model, RejectsTokenIdsOutsideThePaddedVocabulary) {
-  const Model m(small_config(false, true, true, 4, 2));
+  const Model m(small_config({false, true, true, 4, 2}));
   Activations acts;
   const std::vector<std::int32_t> bad = {1, 16};
   EXPECT_THROW(lm_forward(m, bad, 1, 2, acts, {}), Error);

@@ -9,10 +9,14 @@
 //    about 100,000 values, the largest public tokenizers about 1,000,000, a safetensors header 8 per tensor.
 #pragma once
 
+#include <cmath>
 #include <cstddef>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "tinymamba/core/error.hpp"
 
@@ -38,6 +42,64 @@ inline nlohmann::json parse_json(std::string_view text, const std::string& name,
   } catch (const Error& e) {
     fail(name, ": ", e.what());
   }
+}
+
+// Python's json module writes the non-finite floats as the bare tokens Infinity, -Infinity and NaN (transformers'
+// config.json: "time_step_limit": [0.0, Infinity]). JSON has no such tokens; parse_json_python accepts exactly
+// these three where a value may stand — an array element, an object member's value, the whole document — and
+// nothing else that plain JSON refuses. Each becomes a string holding a marker (a control character, which a
+// JSON string can only hold escaped); read it back with nonfinite_value.
+inline constexpr char kNonfiniteMarker = '\x01';
+
+inline nlohmann::json parse_json_python(std::string_view text, const std::string& name) {
+  std::string out;
+  out.reserve(text.size());
+  std::vector<char> open;  // the containers around the current position: '[' or '{'
+  char last = 0;           // the last structural character or value end outside strings (0 at the start)
+  for (std::size_t i = 0; i < text.size();) {
+    const char ch = text[i];
+    if (ch == '"') {  // copy the string through, escapes included
+      std::size_t j = i + 1;
+      while (j < text.size() && text[j] != '"') j += text[j] == '\\' ? 2 : 1;
+      j = std::min(j + 1, text.size());
+      out.append(text.substr(i, j - i));
+      i = j;
+      last = '"';
+      continue;
+    }
+    const bool value_position = (open.empty() && last == 0) || (!open.empty() && open.back() == '[' && (last == '[' || last == ',')) ||
+                                (!open.empty() && open.back() == '{' && last == ':');
+    bool replaced = false;
+    for (const std::string_view token : {"-Infinity", "Infinity", "NaN"}) {
+      if (value_position && text.substr(i, token.size()) == token) {
+        out += "\"\\u0001";
+        out += token;
+        out += '"';
+        i += token.size();
+        last = '"';
+        replaced = true;
+        break;
+      }
+    }
+    if (replaced) continue;
+    if (ch == '[' || ch == '{') open.push_back(ch);
+    if ((ch == ']' || ch == '}') && !open.empty()) open.pop_back();
+    if (!std::isspace(static_cast<unsigned char>(ch))) last = ch;
+    out += ch;
+    ++i;
+  }
+  return parse_json(out, name);
+}
+
+// The number a parse_json_python marker stands for (±inf or NaN), or nullopt for any other value.
+inline std::optional<double> nonfinite_value(const nlohmann::json& v) {
+  if (!v.is_string()) return std::nullopt;
+  const std::string& s = v.get_ref<const std::string&>();
+  if (s.empty() || s[0] != kNonfiniteMarker) return std::nullopt;
+  if (s == std::string(1, kNonfiniteMarker) + "Infinity") return std::numeric_limits<double>::infinity();
+  if (s == std::string(1, kNonfiniteMarker) + "-Infinity") return -std::numeric_limits<double>::infinity();
+  if (s == std::string(1, kNonfiniteMarker) + "NaN") return std::numeric_limits<double>::quiet_NaN();
+  return std::nullopt;
 }
 
 }  // namespace tinymamba

@@ -23,6 +23,14 @@ void check_range(const std::string& source, const char* field, std::int64_t v, s
 
 }  // namespace
 
+const char* mixer_kind_name(MixerKind k) {
+  switch (k) {
+    case MixerKind::mamba1: return "Mamba1";
+    case MixerKind::mamba2: return "Mamba2";
+  }
+  return "?";
+}
+
 void Config::resolve(const std::string& source) {
   check_range(source, "d_model", d_model, 1, kMaxDModel);
   check_range(source, "n_layer", n_layer, 1, kMaxLayers);
@@ -43,6 +51,23 @@ void Config::resolve(const std::string& source) {
   TM_CHECK(std::isfinite(dt_scale) && std::isfinite(dt_init_floor) && std::isfinite(initializer_range), source,
            ": initialization settings must be finite");
   TM_CHECK(padded_vocab() <= kMaxVocab, source, ": padded vocabulary ", padded_vocab(), " is too large");
+  if (mixer == MixerKind::mamba2) resolve_mamba2(source);
+}
+
+void Config::resolve_mamba2(const std::string& source) {
+  if (d_ssm == 0) d_ssm = d_inner;
+  check_range(source, "d_ssm", d_ssm, 1, d_inner);
+  check_range(source, "headdim", headdim, 1, d_ssm);
+  TM_CHECK(d_ssm % headdim == 0, source, ": d_ssm = ", d_ssm, " is not a multiple of headdim = ", headdim);
+  check_range(source, "ngroups", ngroups, 1, nheads());
+  TM_CHECK(nheads() % ngroups == 0, source, ": nheads = ", nheads(), " is not a multiple of ngroups = ", ngroups);
+  check_range(source, "chunk_size", chunk_size, 1, 1 << 16);
+  TM_CHECK(!norm_before_gate, source,
+           ": norm_before_gate = true is not supported (Mamba-2 gates before the norm)");
+  TM_CHECK(dt_limit_min >= 0 && dt_limit_min <= dt_limit_max, source, ": dt_limit = (", dt_limit_min, ", ",
+           dt_limit_max, ") must satisfy 0 <= min <= max");
+  TM_CHECK(std::isfinite(A_init_min) && std::isfinite(A_init_max) && A_init_min > 0 && A_init_min <= A_init_max,
+           source, ": A_init_range must satisfy 0 < min <= max");
 }
 
 std::int64_t Config::padded_vocab() const {

@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include "tinymamba/model/mamba1/mixer.hpp"
+#include "tinymamba/model/mamba2/mixer.hpp"
 
 namespace tinymamba {
 
 std::int64_t InferenceState::conv_size(const Config& c) {
   switch (c.mixer) {
     case MixerKind::mamba1: return mamba1::conv_state_size(c);
+    case MixerKind::mamba2: return mamba2::conv_state_size(c);
   }
   return 0;
 }
@@ -16,6 +18,7 @@ std::int64_t InferenceState::conv_size(const Config& c) {
 std::int64_t InferenceState::ssm_size(const Config& c) {
   switch (c.mixer) {
     case MixerKind::mamba1: return mamba1::ssm_state_size(c);
+    case MixerKind::mamba2: return mamba2::ssm_state_size(c);
   }
   return 0;
 }

@@ -11,10 +11,20 @@
 
 #include <cstdint>
 
+#include "tinymamba/core/rng.hpp"
 #include "tinymamba/model/model.hpp"
 
 namespace tinymamba {
 
 void init_parameters(Model& m, std::uint64_t seed);
+
+// The draws the block kinds' init share (model/<kind>/params.cpp).
+// p[0, n) ~ U(−bound, bound): PyTorch's default Linear / Conv1d init has bound 1/√fan_in.
+void fill_uniform(Rng& rng, float* p, std::int64_t n, double bound);
+// softplus⁻¹(dt) with dt = exp(U[ln dt_min, ln dt_max]) floored at dt_init_floor: the Δ bias, so that
+// softplus(bias) is log-uniform in [dt_min, dt_max] (official Mamba and Mamba2 __init__).
+[[nodiscard]] float draw_dt_bias(Rng& rng, const Config& c);
+// The official out_proj bound: U(±1/√fan_in), divided by √n_layer with rescale_prenorm_residual.
+[[nodiscard]] double out_proj_bound(const Config& c, std::int64_t fan_in);
 
 }  // namespace tinymamba

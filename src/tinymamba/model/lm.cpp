@@ -38,6 +38,7 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
   acts.mixer_out.resize(keep ? static_cast<std::size_t>(nl) : 1);
   switch (c.mixer) {
     case MixerKind::mamba1: acts.mamba1.resize(keep ? static_cast<std::size_t>(nl) : 1); break;
+    case MixerKind::mamba2: acts.mamba2.resize(keep ? static_cast<std::size_t>(nl) : 1); break;
   }
   for (auto* v : {&acts.hidden, &acts.normed, &acts.mixer_out})
     for (auto& b : *v) ensure_size(b, T * d);
@@ -56,6 +57,10 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
       case MixerKind::mamba1:
         mamba1::forward(acts.mixer_out[mix].data(), normed, w.mamba1[i], c, batch, len, opt.scan, acts.mamba1[mix],
                         keep ? &acts.mamba1[mix].scan : nullptr, conv_state, ssm_state);
+        break;
+      case MixerKind::mamba2:
+        mamba2::forward(acts.mixer_out[mix].data(), normed, w.mamba2[i], c, batch, len, opt.ssd, acts.mamba2[mix], keep,
+                        conv_state, ssm_state);
         break;
     }
     float* next = acts.hidden[slot(i + 1)].data();  // h_{i+1} = h_i + mixer_i(RMSNorm_i(h_i))
@@ -117,6 +122,10 @@ void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations&
       case MixerKind::mamba1:
         mamba1::backward(dnormed.data(), dh.data(), acts.normed[i].data(), w.mamba1[i], g.mamba1[i], c, batch, len,
                          scan, acts.mamba1[i], acts.mamba1_grads);
+        break;
+      case MixerKind::mamba2:
+        mamba2::backward(dnormed.data(), dh.data(), acts.normed[i].data(), w.mamba2[i], g.mamba2[i], c, batch, len,
+                         acts.mamba2[i], acts.mamba2_grads);
         break;
     }
     rmsnorm_backward(dtmp.data(), g.norms[i], dnormed.data(), acts.hidden[i].data(), w.norms[i], acts.rstd[i].data(),

@@ -14,12 +14,14 @@
 #include "tinymamba/core/buffer.hpp"
 #include "tinymamba/model/inference_state.hpp"
 #include "tinymamba/model/mamba1/mixer.hpp"
+#include "tinymamba/model/mamba2/mixer.hpp"
 #include "tinymamba/model/model.hpp"
 
 namespace tinymamba {
 
 struct ForwardOptions {
-  ScanAlgorithm scan = kDefaultScan;
+  ScanAlgorithm scan = kDefaultScan;  // Mamba-1's selective scan
+  SsdAlgorithm ssd = kDefaultSsd;     // Mamba-2's SSD scan
   bool for_backward = false;      // keep every layer's activations (else one layer's buffers are reused)
   bool last_logits_only = false;  // logits for the last token of each sequence only: (b, V) (generation)
 };
@@ -31,13 +33,15 @@ struct Activations {
   std::vector<Buffer<float>> rstd;       // per layer: (T) 1/rms of h_i; [n_layer] for norm_f
   std::vector<Buffer<float>> normed;     // per layer: (T, d) RMSNorm_i(h_i), the mixer input; [n_layer] = norm_f output
   std::vector<Buffer<float>> mixer_out;  // per layer: (T, d)
-  std::vector<mamba1::Activations> mamba1;  // per layer (one, reused, when not kept for the backward)
+  std::vector<mamba1::Activations> mamba1;  // per layer (one, reused, when not kept for the backward), Mamba-1
+  std::vector<mamba2::Activations> mamba2;  // the same, Mamba-2
   Buffer<float> logits;                  // (T, V) or (b, V) with last_logits_only
   bool kept_for_backward = false;
   // The backward's scratch, kept here so that repeated training steps reuse it instead of allocating (and
   // page-faulting in) ~10 (T, d_in)-sized buffers per step: dnormed, dh, dtmp (T, d) and one mixer's.
   Buffer<float> dnormed, dh, dtmp;
   mamba1::GradScratch mamba1_grads;
+  mamba2::GradScratch mamba2_grads;
 };
 
 // Throws Error naming the first id outside [0, vocab) and its position.

@@ -21,6 +21,8 @@ double weight_bytes(const ConstWeights& w) {
   double bytes = static_cast<double>(w.lm_head.bytes());
   for (const auto& l : w.mamba1)
     for (const WeightMatrix* x : {&l.in_proj, &l.x_proj, &l.dt_proj, &l.out_proj}) bytes += static_cast<double>(x->bytes());
+  for (const auto& l : w.mamba2)
+    for (const WeightMatrix* x : {&l.in_proj, &l.out_proj}) bytes += static_cast<double>(x->bytes());
   return bytes;
 }
 
@@ -53,6 +55,7 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
   ensure_size(a.logits, T * V);
   switch (c.mixer) {
     case MixerKind::mamba1: mamba1::size_for_step(c, T, a.mamba1); break;
+    case MixerKind::mamba2: mamba2::size_for_step(c, T, a.mamba2); break;
   }
 
   embedding_forward(a.hidden.data(), ids.data(), w.embedding, T, d);
@@ -66,20 +69,24 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
           mamba1::step(team, w.mamba1[i], c, T, normed, a.hidden.data(), state.conv[i].data(), state.ssm[i].data(),
                        slots, a.mamba1);
           break;
+        case MixerKind::mamba2:
+          mamba2::step(team, w.mamba2[i], c, T, normed, a.hidden.data(), state.conv[i].data(), state.ssm[i].data(),
+                       slots, a.mamba2);
+          break;
       }
     }
     // logits = RMSNorm_f(h) · lm_headᵀ, this thread's rows of V
     rmsnorm_forward(normed, rstd, a.hidden.data(), w.norm_f, T, d, c.norm_eps);
     team.for_chunks(V, kVocabChunk, [&](std::int64_t v0, std::int64_t v1) {
-      for (std::int64_t t = 0; t < T; ++t) std::fill(a.logits.data() + t * V + v0, a.logits.data() + t * V + v1, 0.0f);
-      linear_rows_accumulate({a.logits.data(), V}, {normed, d}, w.lm_head, T, v0, v1);
+      linear_rows_forward({a.logits.data(), V}, {normed, d}, w.lm_head, nullptr, T, v0, v1);
     });
   });
   ++state.tokens_seen;
 }
 
 Buffer<float> lm_forward_recurrent(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch,
-                                   std::int64_t len, std::int64_t prefill, InferenceState& state, ScanAlgorithm scan) {
+                                   std::int64_t len, std::int64_t prefill, InferenceState& state, ScanAlgorithm scan,
+                                   SsdAlgorithm ssd) {
   const std::int64_t V = m.config.padded_vocab();
   TM_CHECK(prefill >= 0 && prefill <= len, "prefill = ", prefill, " must be in [0, ", len, "] (the sequence length)");
   TM_CHECK(static_cast<std::int64_t>(ids.size()) == batch * len, "input ids: expected ", batch * len, " ids");
@@ -89,7 +96,7 @@ Buffer<float> lm_forward_recurrent(const Model& m, std::span<const std::int32_t>
     std::vector<std::int32_t> head(static_cast<std::size_t>(batch * prefill));
     for (std::int64_t b = 0; b < batch; ++b)
       std::copy_n(ids.begin() + b * len, prefill, head.begin() + b * prefill);
-    lm_forward(m, head, batch, prefill, acts, {.scan = scan}, &state);
+    lm_forward(m, head, batch, prefill, acts, {.scan = scan, .ssd = ssd}, &state);
     for (std::int64_t b = 0; b < batch; ++b)
       std::copy_n(acts.logits.begin() + b * prefill * V, prefill * V, logits.begin() + b * len * V);
   }

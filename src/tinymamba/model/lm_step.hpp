@@ -22,7 +22,8 @@ struct StepActivations {
   Buffer<float> normed;  // (threads, b, d)  RMSNorm(h), one copy per thread (each computes it: no barrier)
   Buffer<float> rstd;    // (threads, b)
   Buffer<float> logits;  // (b, V)
-  mamba1::Activations mamba1;  // the mixer's tensors for T = b tokens, shared by the layers
+  mamba1::Activations mamba1;  // the mixer's tensors for T = b tokens, shared by the layers (Mamba-1)
+  mamba2::Activations mamba2;  // the same for Mamba-2
   std::vector<std::int64_t> identity_slots;  // 0 .. b−1, for a step over the whole state
 };
 
@@ -38,6 +39,6 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
 // last token.
 [[nodiscard]] Buffer<float> lm_forward_recurrent(const Model& m, std::span<const std::int32_t> ids, std::int64_t batch,
                                                  std::int64_t len, std::int64_t prefill, InferenceState& state,
-                                                 ScanAlgorithm scan = kDefaultScan);
+                                                 ScanAlgorithm scan = kDefaultScan, SsdAlgorithm ssd = kDefaultSsd);
 
 }  // namespace tinymamba

@@ -21,6 +21,7 @@ std::vector<ParamInfo> parameter_layout(const Config& c) {
     add(layer_prefix(i) + "norm.weight", {d}, false);
     switch (c.mixer) {
       case MixerKind::mamba1: mamba1::add_params(c, layer_prefix(i) + "mixer.", add); break;
+      case MixerKind::mamba2: mamba2::add_params(c, layer_prefix(i) + "mixer.", add); break;
     }
   }
   add("backbone.norm_f.weight", {d}, false);
@@ -48,6 +49,7 @@ WeightsT<F> bind(const Config& c, F* base) {
     w.norms.push_back(find(layer_prefix(i) + "norm.weight"));
     switch (c.mixer) {
       case MixerKind::mamba1: w.mamba1.push_back(mamba1::bind<F>(c, layer_prefix(i) + "mixer.", find)); break;
+      case MixerKind::mamba2: w.mamba2.push_back(mamba2::bind<F>(c, layer_prefix(i) + "mixer.", find)); break;
     }
   }
   w.norm_f = find("backbone.norm_f.weight");

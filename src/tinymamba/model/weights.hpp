@@ -11,6 +11,7 @@
 #include "tinymamba/core/raw_tensor.hpp"
 #include "tinymamba/model/config.hpp"
 #include "tinymamba/model/mamba1/mixer.hpp"
+#include "tinymamba/model/mamba2/mixer.hpp"
 #include "tinymamba/model/param_views.hpp"
 
 namespace tinymamba {
@@ -33,6 +34,7 @@ struct WeightsT {
   F* embedding;                                 // (V, d) backbone.embedding.weight
   std::vector<F*> norms;                        // per layer (d): backbone.layers.i.norm.weight
   std::vector<mamba1::MixerWeightsT<F>> mamba1; // per layer, when config.mixer is mamba1
+  std::vector<mamba2::MixerWeightsT<F>> mamba2; // per layer, when config.mixer is mamba2
   F* norm_f;                                    // (d) backbone.norm_f.weight
   MatrixT<F> lm_head;                           // (V, d): the embedding when tied, else lm_head.weight
 };

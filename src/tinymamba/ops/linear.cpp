@@ -38,6 +38,13 @@ void linear_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64
   }
 }
 
+void linear_rows_forward(Mat y, ConstMat x, const WeightMatrix& W, const float* bias, std::int64_t T, std::int64_t o0,
+                         std::int64_t o1) {
+  for (std::int64_t t = 0; t < T; ++t)
+    for (std::int64_t o = o0; o < o1; ++o) y.data[t * y.ld + o] = bias ? bias[o] : 0.0f;
+  linear_rows_accumulate(y, x, W, T, o0, o1);
+}
+
 void linear_forward(Mat y, ConstMat x, const WeightMatrix& W, const float* bias, std::int64_t T) {
   if (T == 0) return;
   const std::int64_t out = W.rows;

@@ -20,6 +20,11 @@ void linear_forward(Mat y, ConstMat x, const WeightMatrix& W, const float* bias,
 void linear_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0,
                             std::int64_t o1);
 
+// y[:, o0:o1] = x (T, in) · W[o0:o1, :]ᵀ + bias[o0:o1] (bias may be null): linear_rows_accumulate from the bias
+// or zero, the decode step's share of a projection.
+void linear_rows_forward(Mat y, ConstMat x, const WeightMatrix& W, const float* bias, std::int64_t T, std::int64_t o0,
+                         std::int64_t o1);
+
 // dx (T, in) = dy · W (written, or accumulated when accumulate_dx); dW (out, in) += dyᵀ · x;
 // dbias (out) += Σ_t dy (when dbias is not null). dx.data may be null (no input gradient needed).
 // W must be float32 (Error otherwise).

@@ -21,14 +21,6 @@ constexpr std::int64_t kChannelChunk = 256;  // channels: 2·256 rows of in_proj
 constexpr std::int64_t kXprojChunk = 16;     // rows of x_proj (R + 2N = 80 for mamba-130m: five chunks)
 constexpr std::int64_t kRowChunk = 128;      // rows of out_proj
 
-// y[:, o0:o1] = x (T, in) · W[o0:o1]ᵀ + bias[o0:o1] (bias may be null).
-void project_rows(Mat y, ConstMat x, const WeightMatrix& W, const float* bias, std::int64_t T, std::int64_t o0,
-                  std::int64_t o1) {
-  for (std::int64_t t = 0; t < T; ++t)
-    for (std::int64_t o = o0; o < o1; ++o) y.data[t * y.ld + o] = bias ? bias[o] : 0.0f;
-  linear_rows_accumulate(y, x, W, T, o0, o1);
-}
-
 }  // namespace
 
 void step(const Team& team, const MixerWeightsT<const float>& w, const Config& c, std::int64_t T,
@@ -38,8 +30,8 @@ void step(const Team& team, const MixerWeightsT<const float>& w, const Config& c
 
   // xz = in_proj(normed) for a chunk of channels e of x and of z; then u = SiLU(conv(x)) for those channels.
   team.for_chunks(E, kChannelChunk, [&](std::int64_t e0, std::int64_t e1) {
-    project_rows({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, e0, e1);
-    project_rows({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, E + e0, E + e1);
+    linear_rows_forward({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, e0, e1);
+    linear_rows_forward({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, E + e0, E + e1);
     for (std::int64_t b = 0; b < T; ++b) {
       float* u = a.u.data() + b * E;
       causal_conv1d_step(u, conv_state + slots[b] * E * K, a.xz.data() + b * 2 * E, w.conv, w.conv_bias, K, e0, e1);
@@ -50,13 +42,13 @@ void step(const Team& team, const MixerWeightsT<const float>& w, const Config& c
 
   // Δ_low | B | C = x_proj(u)
   team.for_chunks(ldx, kXprojChunk, [&](std::int64_t r0, std::int64_t r1) {
-    project_rows({a.x_dbl.data(), ldx}, {a.u.data(), E}, w.x_proj, nullptr, T, r0, r1);
+    linear_rows_forward({a.x_dbl.data(), ldx}, {a.u.data(), E}, w.x_proj, nullptr, T, r0, r1);
   });
   team.barrier();  // every channel's Δ and scan read all of Δ_low, B and C
 
   // Δ = dt_proj(Δ_low), then the scan step, for a chunk of channels (Δ's bias and softplus are the scan's)
   team.for_chunks(E, kChannelChunk, [&](std::int64_t e0, std::int64_t e1) {
-    project_rows({a.delta.data(), E}, {a.x_dbl.data(), ldx}, w.dt_proj, nullptr, T, e0, e1);
+    linear_rows_forward({a.delta.data(), E}, {a.x_dbl.data(), ldx}, w.dt_proj, nullptr, T, e0, e1);
     for (std::int64_t b = 0; b < T; ++b) {
       const float* xd = a.x_dbl.data() + b * ldx;
       const ScanStep s{.u = a.u.data() + b * E, .delta = a.delta.data() + b * E, .B = xd + R, .C = xd + R + N,

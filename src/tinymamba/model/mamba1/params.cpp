@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "tinymamba/model/init.hpp"
 #include "tinymamba/model/mamba1/mixer.hpp"
 
 namespace tinymamba::mamba1 {
@@ -42,11 +43,6 @@ template MixerWeightsT<const float> bind(const Config&, const std::string&, cons
 std::int64_t conv_state_size(const Config& c) { return c.d_inner * c.d_conv; }
 std::int64_t ssm_state_size(const Config& c) { return c.d_inner * c.d_state; }
 
-namespace {
-void fill_uniform(Rng& rng, float* p, std::int64_t n, double bound) {
-  for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(rng.uniform(-bound, bound));
-}
-}  // namespace
 
 void init(const Config& c, const MixerWeightsT<float>& w, Rng& rng) {
   const std::int64_t d = c.d_model, E = c.d_inner, N = c.d_state, K = c.d_conv, R = c.dt_rank;
@@ -59,17 +55,11 @@ void init(const Config& c, const MixerWeightsT<float>& w, Rng& rng) {
     fill_uniform(rng, w.dt_proj, E * R, dt_std);
   else
     std::fill_n(w.dt_proj, E * R, static_cast<float>(dt_std));
-  const double log_min = std::log(c.dt_min), log_max = std::log(c.dt_max);
-  for (std::int64_t e = 0; e < E; ++e) {
-    const double dt = std::max(std::exp(rng.uniform() * (log_max - log_min) + log_min), c.dt_init_floor);
-    w.dt_proj_bias[e] = static_cast<float>(dt + std::log(-std::expm1(-dt)));  // softplus⁻¹(dt)
-  }
+  for (std::int64_t e = 0; e < E; ++e) w.dt_proj_bias[e] = draw_dt_bias(rng, c);
   for (std::int64_t e = 0; e < E; ++e)
     for (std::int64_t n = 0; n < N; ++n) w.A_log[e * N + n] = static_cast<float>(std::log(static_cast<double>(n + 1)));
   std::fill_n(w.D, E, 1.0f);
-  const double out_bound = 1.0 / std::sqrt(static_cast<double>(E)) /
-                           (c.rescale_prenorm_residual ? std::sqrt(static_cast<double>(c.n_layer)) : 1.0);
-  fill_uniform(rng, w.out_proj, d * E, out_bound);
+  fill_uniform(rng, w.out_proj, d * E, out_proj_bound(c, E));
   // in_proj / out_proj biases stay 0 (the official _init_weights zeroes Linear biases).
 }
 
