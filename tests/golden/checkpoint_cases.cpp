@@ -1,5 +1,5 @@
-// kind "checkpoint_expectations": every model folder beside the expectations file (any folder with a
-// config.json, whatever its name or layout) must load and reproduce the expected logits for input_ids —
+// kinds "checkpoint_expectations" and "mamba2_checkpoint_expectations": every model folder beside the
+// expectations file (any folder with a config.json, whatever its name or layout) must load and reproduce the expected logits for input_ids —
 // `logits` for float32 checkpoints, `logits_fp16_weights` / `logits_bf16_weights` for checkpoints stored in
 // half precision (up-cast to float32 on load, as the expectations were computed).
 //
@@ -49,6 +49,7 @@ void run_checkpoint_case(const Case& c, CaseReport& report) {
 }
 
 const HandlerRegistration reg("checkpoint_expectations", run_checkpoint_case);
+const HandlerRegistration reg2("mamba2_checkpoint_expectations", run_checkpoint_case);
 
 }  // namespace
 }  // namespace tinymamba::golden
