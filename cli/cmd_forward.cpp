@@ -45,12 +45,13 @@ RawTensor f32_tensor(Shape shape, const float* data, std::size_t n) {
 
 void run_forward(const ForwardArgs& a) {
   apply_threads(a.threads);
-  const ScanAlgorithm scan = scan_from_flag(a.scan);
   TM_CHECK(a.mode == "parallel" || a.mode == "recurrent", "--mode must be parallel or recurrent, got '", a.mode, "'");
   const bool recurrent = a.mode == "recurrent" || a.prefill >= 0;
   TM_CHECK(!(a.grads && recurrent), "--grads needs --mode parallel (the backward runs on the parallel forward)");
   const Model model = load_model(a.model_dir);
   const Config& c = model.config;
+  const ForwardOptions algorithms = scan_options_from_flag(a.scan, c);
+  const ScanAlgorithm scan = algorithms.scan;
   std::int64_t B = 0, L = 0;
   const auto ids = read_input_ids(a.input, B, L);
   const std::int64_t V = c.padded_vocab();
@@ -60,14 +61,14 @@ void run_forward(const ForwardArgs& a) {
 
   TensorMap out;
   Metadata meta{{"producer", "tinymamba forward"}, {"model", a.model_dir}, {"mode", a.mode},
-                {"scan", std::string(scan_algorithm_name(scan))}};
+                {"scan", scan_name(algorithms, c)}};
   InferenceState state(c, B);
   Activations acts;
   if (recurrent) {
     const std::int64_t prefill = a.prefill < 0 ? 0 : a.prefill;
     TM_CHECK(prefill <= L, "--prefill ", prefill, " must be in [0, ", L, "] (the sequence length)");
     meta["prefill"] = std::to_string(prefill);
-    const Buffer<float> logits = lm_forward_recurrent(model, ids, B, L, prefill, state, scan);
+    const Buffer<float> logits = lm_forward_recurrent(model, ids, B, L, prefill, state, scan, algorithms.ssd);
     out["logits"] = f32_tensor({B, L, V}, logits.data(), logits.size());
     if (a.loss) {  // the loss of these logits: reuse the cross-entropy through a logits-only activation record
       acts.batch = B;
@@ -75,7 +76,7 @@ void run_forward(const ForwardArgs& a) {
       acts.logits.assign(logits.begin(), logits.end());
     }
   } else {
-    lm_forward(model, ids, B, L, acts, {.scan = scan, .for_backward = a.grads}, a.states ? &state : nullptr);
+    lm_forward(model, ids, B, L, acts, {.scan = scan, .ssd = algorithms.ssd, .for_backward = a.grads}, a.states ? &state : nullptr);
     out["logits"] = f32_tensor({B, L, V}, acts.logits.data(), acts.logits.size());
   }
   if (a.loss) out["loss"] = make_f32({1}, {static_cast<float>(lm_loss(model, ids, acts))});
@@ -87,8 +88,11 @@ void run_forward(const ForwardArgs& a) {
   if (a.states) {
     for (std::int64_t i = 0; i < c.n_layer; ++i) {
       const std::string p = "state.layers." + std::to_string(i) + ".";
-      out[p + "conv_state"] = f32_tensor({B, c.d_inner, c.d_conv}, state.conv[i].data(), state.conv[i].size());
-      out[p + "ssm_state"] = f32_tensor({B, c.d_inner, c.d_state}, state.ssm[i].data(), state.ssm[i].size());
+      Shape conv = InferenceState::conv_shape(c), ssm = InferenceState::ssm_shape(c);
+      conv.insert(conv.begin(), B);
+      ssm.insert(ssm.begin(), B);
+      out[p + "conv_state"] = f32_tensor(conv, state.conv[i].data(), state.conv[i].size());
+      out[p + "ssm_state"] = f32_tensor(ssm, state.ssm[i].data(), state.ssm[i].size());
     }
   }
   write_safetensors(a.out, out, meta);
@@ -108,7 +112,7 @@ const Registration reg(20, [](CLI::App& app) {
   sub->add_option("--prefill", args->prefill, "First N tokens by the parallel forward, the rest by step")
       ->check(CLI::NonNegativeNumber);
   sub->add_flag("--states", args->states,
-                "Also write state.layers.{i}.conv_state (b, d_inner, d_conv) and .ssm_state (b, d_inner, d_state)");
+                "Also write state.layers.{i}.conv_state (b, channels, d_conv) and .ssm_state (b, d_inner, d_state) for Mamba-1, (b, nheads, headdim, d_state) for Mamba-2");
   add_scan_flag(sub, args->scan, "; for the parallel tokens (recurrent steps scan nothing)");
   add_threads_flag(sub, args->threads);
   sub->callback([args] { run_forward(*args); });

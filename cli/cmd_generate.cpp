@@ -127,7 +127,8 @@ void run_generate(GenerateArgs a) {
   // Prefill: each prompt by the parallel forward (in pieces), into its own state slot.
   const auto t_prefill = Clock::now();
   check_fits_in_memory(4.0 * static_cast<double>(batch) *
-                           static_cast<double>(c.n_layer * c.d_inner * (c.d_conv + c.d_state) + 2 * c.padded_vocab()),
+                           static_cast<double>(c.n_layer * (InferenceState::conv_size(c) + InferenceState::ssm_size(c)) +
+                                                 2 * c.padded_vocab()),
                        cat(batch, " prompts: their recurrent states and logits"));
   Engine engine(model, {.slots = batch, .scan = scan});
   std::vector<Sequence> seqs;

@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "command.hpp"
+#include "tinymamba/model/inference_state.hpp"
 #include "common.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
@@ -36,8 +37,14 @@ void run_info(const std::string& dir) {
               static_cast<long long>(c.padded_vocab()), static_cast<long long>(c.d_inner),
               static_cast<long long>(c.d_state), static_cast<long long>(c.d_conv), static_cast<long long>(c.dt_rank),
               c.conv_bias ? "true" : "false", c.bias ? "true" : "false", static_cast<double>(c.norm_eps));
-  std::printf("recurrent state: %.2f MB per sequence\n",
-              static_cast<double>(c.n_layer * c.d_inner * (c.d_conv + c.d_state)) * 4 / 1e6);
+  std::printf("mixer:        %s", mixer_kind_name(c.mixer));
+  if (c.mixer == MixerKind::mamba2)
+    std::printf(" (d_ssm %lld, headdim %lld, nheads %lld, ngroups %lld, chunk_size %lld, gated rmsnorm %s, dt_limit [%g, %g])",
+                static_cast<long long>(c.d_ssm), static_cast<long long>(c.headdim), static_cast<long long>(c.nheads()),
+                static_cast<long long>(c.ngroups), static_cast<long long>(c.chunk_size),
+                c.gated_rmsnorm ? "true" : "false", c.dt_limit_min, c.dt_limit_max);
+  std::printf("\nrecurrent state: %.2f MB per sequence\n",
+              static_cast<double>(c.n_layer * (InferenceState::conv_size(c) + InferenceState::ssm_size(c))) * 4 / 1e6);
 }
 
 const Registration reg(30, [](CLI::App& app) {

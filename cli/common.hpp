@@ -11,6 +11,7 @@
 
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
+#include "tinymamba/model/lm.hpp"
 #include "tinymamba/ops/selective_scan.hpp"
 
 namespace tinymamba::cli {
@@ -43,10 +44,26 @@ inline void add_scan_flag(CLI::App* sub, std::string& scan, const std::string& a
   std::string names;
   for (auto a : all_scan_algorithms()) names += (names.empty() ? "" : "|") + std::string(scan_algorithm_name(a));
   sub->add_option("--scan", scan, "Selective-scan algorithm: " + names + " (default: " +
-                                      std::string(scan_algorithm_name(kDefaultScan)) + ")" + applies_to);
+                                      std::string(scan_algorithm_name(kDefaultScan)) + "); Mamba-2 models: sequential|chunked (default: chunked)" + applies_to);
 }
 inline ScanAlgorithm scan_from_flag(const std::string& scan) {
   return scan.empty() ? kDefaultScan : parse_scan_algorithm(scan);
+}
+
+// --scan for the model's mixer kind: Mamba-1's selective-scan algorithms, or Mamba-2's SSD algorithms
+// (sequential | chunked); a name of the other kind's is an error that says which apply.
+inline ForwardOptions scan_options_from_flag(const std::string& scan, const Config& c) {
+  if (c.mixer == MixerKind::mamba1) return {.scan = scan_from_flag(scan)};
+  if (scan.empty()) return {.ssd = kDefaultSsd};
+  try {
+    return {.ssd = parse_ssd_algorithm(scan)};
+  } catch (const Error&) {
+    fail("--scan ", scan, " does not apply to a Mamba-2 model (its SSD scan is sequential or chunked)");
+  }
+}
+// The name of the scan that ran, for metadata and tables.
+inline std::string scan_name(const ForwardOptions& o, const Config& c) {
+  return std::string(c.mixer == MixerKind::mamba1 ? scan_algorithm_name(o.scan) : ssd_algorithm_name(o.ssd));
 }
 
 // The model `generate` and `eval` use when no -m is given: $TINYMAMBA_DEFAULT_MODEL, else the byte-level

@@ -100,5 +100,41 @@ TEST(CliInfoConvert, ReportsAndConvertsTheTinyModel) {
   for (const auto& [name, t] : b.tensors) EXPECT_EQ(max_diff(a.tensors.at(name), t), 0.0) << name;
 }
 
+// The same commands on the Mamba-2 checkpoints: forward (parallel with either SSD algorithm, recurrent, prefill +
+// step) reproduces the expected logits of the official code, states come in the official shapes, info names
+// the mixer, convert round-trips, and Mamba-1's logspace scan is refused by name.
+TEST(CliForward, Mamba2ForwardInfoConvert) {
+  const auto dir = test::temp_dir("cli-forward-mamba2");
+  const auto exp = read_safetensors((test::golden_dir() / "tiny-mamba2" / "expected.safetensors").string());
+  const std::string ids = (dir / "ids.safetensors").string(), out = (dir / "out.safetensors").string();
+  write_safetensors(ids, {{"input_ids", exp.tensors.at("input_ids")}});
+  const std::string m = shell_quote((test::golden_dir() / "tiny-mamba2" / "official").string());
+  for (const std::string flags : {"--loss --grads --states --scan chunked", "--scan sequential", "--mode recurrent",
+                                  "--prefill 7 --states"}) {
+    const auto r = run_cli("forward -m " + m + " --input " + shell_quote(ids) + " --out " + shell_quote(out) + " " + flags);
+    ASSERT_EQ(r.status, 0) << flags << ": " << r.err;
+    const auto got = read_safetensors(out);
+    // 1e-5 of the largest logit, as for Mamba-1 (tests/golden/checkpoint_cases.cpp says why).
+    EXPECT_LE(max_diff(got.tensors.at("logits"), exp.tensors.at("logits")), 1e-5) << flags;
+    if (flags.find("--states") != std::string::npos) {
+      EXPECT_EQ(got.tensors.at("state.layers.1.conv_state").shape, (Shape{2, 160, 4}));
+      EXPECT_EQ(got.tensors.at("state.layers.1.ssm_state").shape, (Shape{2, 8, 16, 16}));
+    }
+  }
+  const auto bad = run_cli("forward -m " + m + " --input " + shell_quote(ids) + " --out " + shell_quote(out) +
+                           " --scan logspace");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("does not apply to a Mamba-2 model"), std::string::npos) << bad.err;
+  const auto info = run_cli("info -m " + m);
+  ASSERT_EQ(info.status, 0) << info.err;
+  EXPECT_NE(info.out.find("mixer:        Mamba2"), std::string::npos) << info.out;
+  const auto c = run_cli("convert -m " + m + " --out " + shell_quote((dir / "m").string()));
+  ASSERT_EQ(c.status, 0) << c.err;
+  const auto r = run_cli("forward -m " + shell_quote((dir / "m").string()) + " --input " + shell_quote(ids) + " --out " +
+                         shell_quote(out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_LE(max_diff(read_safetensors(out).tensors.at("logits"), exp.tensors.at("logits")), 1e-5);
+}
+
 }  // namespace
 }  // namespace tinymamba

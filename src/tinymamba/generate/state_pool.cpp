@@ -30,7 +30,7 @@ std::int64_t StatePool::acquire() {
   used_[slot] = true;
   ++in_use_;
   tokens_[slot] = 0;
-  const std::int64_t EK = config_.d_inner * config_.d_conv, EN = config_.d_inner * config_.d_state;
+  const std::int64_t EK = InferenceState::conv_size(config_), EN = InferenceState::ssm_size(config_);
   for (std::int64_t i = 0; i < config_.n_layer; ++i) {
     std::fill_n(states_.conv[i].begin() + slot * EK, EK, 0.0f);
     std::fill_n(states_.ssm[i].begin() + slot * EN, EN, 0.0f);
@@ -47,7 +47,7 @@ void StatePool::release(std::int64_t slot) {
 void StatePool::copy(std::int64_t from, std::int64_t to) {
   check_in_use(from, "from");
   check_in_use(to, "to");
-  const std::int64_t EK = config_.d_inner * config_.d_conv, EN = config_.d_inner * config_.d_state;
+  const std::int64_t EK = InferenceState::conv_size(config_), EN = InferenceState::ssm_size(config_);
   copy_slot(states_.conv, from, states_.conv, to, EK);
   copy_slot(states_.ssm, from, states_.ssm, to, EN);
   tokens_[to] = tokens_[from];
@@ -56,7 +56,7 @@ void StatePool::copy(std::int64_t from, std::int64_t to) {
 void StatePool::copy_out(std::int64_t slot, InferenceState& one) const {
   check_in_use(slot, "slot");
   if (one.batch != 1 || one.conv.size() != states_.conv.size()) one = InferenceState(config_, 1);
-  const std::int64_t EK = config_.d_inner * config_.d_conv, EN = config_.d_inner * config_.d_state;
+  const std::int64_t EK = InferenceState::conv_size(config_), EN = InferenceState::ssm_size(config_);
   copy_slot(states_.conv, slot, one.conv, 0, EK);
   copy_slot(states_.ssm, slot, one.ssm, 0, EN);
   one.tokens_seen = tokens_[slot];
@@ -64,13 +64,13 @@ void StatePool::copy_out(std::int64_t slot, InferenceState& one) const {
 
 void StatePool::copy_in(std::int64_t slot, const InferenceState& one) {
   check_in_use(slot, "slot");
-  const std::int64_t EK = config_.d_inner * config_.d_conv, EN = config_.d_inner * config_.d_state;
+  const std::int64_t EK = InferenceState::conv_size(config_), EN = InferenceState::ssm_size(config_);
   bool fits = one.batch == 1 && one.conv.size() == states_.conv.size() && one.ssm.size() == states_.ssm.size();
   for (std::size_t i = 0; fits && i < one.conv.size(); ++i)
     fits = std::ssize(one.conv[i]) == EK && std::ssize(one.ssm[i]) == EN;
   TM_CHECK(fits, "snapshot: a state of batch ", one.batch, " and ", one.conv.size(),
-           " layers does not fit this pool's slots (batch 1, ", states_.conv.size(), " layers of d_inner ",
-           config_.d_inner, ", d_conv ", config_.d_conv, ", d_state ", config_.d_state, ")");
+           " layers does not fit this pool's slots (batch 1, ", states_.conv.size(), " layers of ", EK, " + ", EN,
+           " floats)");
   TM_CHECK(one.tokens_seen >= 0, "snapshot: tokens_seen must be >= 0, got ", one.tokens_seen);
   copy_slot(one.conv, 0, states_.conv, slot, EK);
   copy_slot(one.ssm, 0, states_.ssm, slot, EN);

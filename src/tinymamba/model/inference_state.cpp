@@ -23,6 +23,16 @@ std::int64_t InferenceState::ssm_size(const Config& c) {
   return 0;
 }
 
+Shape InferenceState::conv_shape(const Config& c) { return {conv_size(c) / c.d_conv, c.d_conv}; }
+
+Shape InferenceState::ssm_shape(const Config& c) {
+  switch (c.mixer) {
+    case MixerKind::mamba1: return {c.d_inner, c.d_state};
+    case MixerKind::mamba2: return {c.nheads(), c.headdim, c.d_state};
+  }
+  return {};
+}
+
 InferenceState::InferenceState(const Config& c, std::int64_t b) : batch(b) {
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
     conv.emplace_back(static_cast<std::size_t>(b * conv_size(c)), 0.0f);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tinymamba/core/buffer.hpp"
+#include "tinymamba/core/raw_tensor.hpp"
 #include "tinymamba/model/config.hpp"
 
 namespace tinymamba {
@@ -26,6 +27,10 @@ struct InferenceState {
   // Floats of one sequence's state in one layer, for the config's mixer kind.
   [[nodiscard]] static std::int64_t conv_size(const Config& c);
   [[nodiscard]] static std::int64_t ssm_size(const Config& c);
+  // The same as shapes, as the official code keeps them: conv (channels, K); ssm (d_in, n) for Mamba-1,
+  // (nheads, headdim, n) for Mamba-2.
+  [[nodiscard]] static Shape conv_shape(const Config& c);
+  [[nodiscard]] static Shape ssm_shape(const Config& c);
 };
 
 }  // namespace tinymamba
