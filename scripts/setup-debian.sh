@@ -10,6 +10,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev                # JSON, command line
   libutf8proc-dev libpcre2-dev                   # Unicode (NFC, character classes) for the tokenizer
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
+  pybind11-dev python3-dev python3-numpy         # the Python module (python/)
+  python3-pytest                                 # its tests
   clang libclang-rt-14-dev                       # sanitizers and libFuzzer (CI)
 )
 missing=()
