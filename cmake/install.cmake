@@ -33,5 +33,6 @@ install(FILES ${PROJECT_BINARY_DIR}/package/tinymambaConfig.cmake
         DESTINATION ${TINYMAMBA_CMAKE_DIR})
 # pkg-config paths relative to the .pc file's own location (${pcfiledir}), so the installed tree can move.
 file(RELATIVE_PATH TINYMAMBA_PC_TO_PREFIX /prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig /prefix)
+string(REGEX REPLACE "/$" "" TINYMAMBA_PC_TO_PREFIX "${TINYMAMBA_PC_TO_PREFIX}")
 configure_file(${CMAKE_CURRENT_LIST_DIR}/tinymamba.pc.in ${PROJECT_BINARY_DIR}/package/tinymamba.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/package/tinymamba.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,7 +1,9 @@
 # ctest `package`: installs the build into a temporary prefix and builds a small program against the installed
 # copy twice — with find_package(tinymamba CONFIG) and with pkg-config — then runs both on the installed default
 # model and checks that they print what the installed `tinymamba generate` prints for the same greedy run.
-# cmake -D BUILD_DIR=... -D PREFIX=... -D WORK=... -D SOURCE=tests/package -D GENERATOR=... -D CXX=... -P run.cmake
+# With PYTHON (the build has the module), the installed module is imported and generates the same text.
+# cmake -D BUILD_DIR=... -D PREFIX=... -D WORK=... -D SOURCE=tests/package -D GENERATOR=... -D CXX=...
+#       [-D PYTHON=...] -P run.cmake
 function(run what)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
@@ -42,5 +44,13 @@ if(NOT got STREQUAL want)
 endif()
 if(NOT pc_out STREQUAL cmake_out)
   message(FATAL_ERROR "the pkg-config consumer printed\n${pc_out}\nthe CMake consumer\n${cmake_out}")
+endif()
+if(PYTHON)
+  run("the installed Python module" ${CMAKE_COMMAND} -E env PYTHONPATH=${PREFIX}/lib/python3/dist-packages ${PYTHON}
+      -c "import sys, tinymamba; m = tinymamba.Model.load(sys.argv[1]); print('ROMEO:' + m.generate('ROMEO:', \
+max_tokens=8, temperature=0))" ${model})
+  if(NOT out STREQUAL want)
+    message(FATAL_ERROR "the installed Python module printed\n${out}\nthe command\n${want}")
+  endif()
 endif()
 message(STATUS "installed package OK:\n${cmake_out}")
