@@ -46,9 +46,10 @@ if(NOT pc_out STREQUAL cmake_out)
   message(FATAL_ERROR "the pkg-config consumer printed\n${pc_out}\nthe CMake consumer\n${cmake_out}")
 endif()
 if(PYTHON)
+  # (no semicolons in the script: run() passes its arguments on as a CMake list)
   run("the installed Python module" ${CMAKE_COMMAND} -E env PYTHONPATH=${PREFIX}/lib/python3/dist-packages ${PYTHON}
-      -c "import sys, tinymamba; m = tinymamba.Model.load(sys.argv[1]); print('ROMEO:' + m.generate('ROMEO:', \
-max_tokens=8, temperature=0))" ${model})
+      -c "import sys, tinymamba\nm = tinymamba.Model.load(sys.argv[1])\nprint('ROMEO:' + m.generate('ROMEO:', max_tokens=8, temperature=0))"
+      ${model})
   if(NOT out STREQUAL want)
     message(FATAL_ERROR "the installed Python module printed\n${out}\nthe command\n${want}")
   endif()
