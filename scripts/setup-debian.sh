@@ -11,6 +11,8 @@ packages=(
   libutf8proc-dev libpcre2-dev                   # Unicode (NFC, character classes) for the tokenizer
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
   libopenmpi-dev openmpi-bin                     # data-parallel training under mpirun (Open MPI) and its test
+  pybind11-dev python3-dev python3-numpy         # the Python module (python/)
+  python3-pytest                                 # its tests
   clang libclang-rt-14-dev                       # sanitizers and libFuzzer (CI)
 )
 missing=()
