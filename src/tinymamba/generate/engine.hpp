@@ -26,6 +26,11 @@ struct EngineOptions {
   std::int64_t slots = 1;             // how many sequences may hold a state at once
   std::int64_t prefill_chunk = 1024;  // prompt tokens per parallel forward: bounds its activation memory
   ScanAlgorithm scan = kDefaultScan;  // the prefill's scan algorithm (a step has none)
+  // Absorb prompt tokens one lm_step at a time instead of by the parallel forward. The parallel forward's
+  // rounding depends on where the prompt is cut into pieces; a step's does not, so the state after any prefix
+  // is bitwise the same however the prompt was cut, and a cache of prefix states resumes exactly at any token
+  // (the server's state cache). Slower for long prompts: one weight read per token.
+  bool step_prefill = false;
 };
 
 // Not thread-safe: one caller drives an engine (its steps use all the library's threads).
