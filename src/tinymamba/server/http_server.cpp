@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <thread>
 
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/server/api_error.hpp"
@@ -56,6 +57,7 @@ struct HttpServer::Impl {
   Metrics* metrics;
   httplib::Server http;
   std::atomic<std::uint64_t> next_id{0};
+  std::atomic<std::int64_t> open_streams{0};  // streamed responses not yet released
 
   void completions(const httplib::Request& req, httplib::Response& res);
   void stream(httplib::Response& res, const CompletionRequest& r, std::vector<std::shared_ptr<Job>> jobs,
@@ -155,7 +157,14 @@ int HttpServer::bind() {
 
 void HttpServer::listen() { impl_->http.listen_after_bind(); }
 
-void HttpServer::stop() { impl_->http.stop(); }
+// The library ends streamed responses as soon as it stops, cutting their last events; so the streams (whose
+// jobs the scheduler has ended by now) get a moment to send them first.
+void HttpServer::stop() {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (impl_->open_streams > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  impl_->http.stop();
+}
 
 void HttpServer::Impl::completions(const httplib::Request& req, httplib::Response& res) {
   const CompletionRequest r = parse_completion_request(req.body, *tok, options.limits);
@@ -238,6 +247,7 @@ void HttpServer::Impl::stream(httplib::Response& res, const CompletionRequest& r
   if (r.echo)
     for (std::size_t i = 0; i < st->jobs.size(); ++i) st->offsets[i] = -1;  // the prompt goes first
   res.set_header("Cache-Control", "no-cache");
+  ++open_streams;
   res.set_chunked_content_provider(
       "text/event-stream",
       [st, chunk, logprobs, t](std::size_t, httplib::DataSink& sink) {
@@ -294,8 +304,9 @@ void HttpServer::Impl::stream(httplib::Response& res, const CompletionRequest& r
         }
         return true;
       },
-      [st](bool) {
+      [st, this](bool) {
         for (auto& job : st->jobs) job->cancelled = true;
+        --open_streams;
       });
 }
 

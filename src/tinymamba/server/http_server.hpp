@@ -41,8 +41,9 @@ class HttpServer {
 
   // Binds the listening socket; returns the port. Throws Error naming the address when it cannot.
   int bind();
-  // Serves until stop() (from another thread). 
+  // Serves until stop() (from another thread).
   void listen();
+  // Stops accepting; streams still open get up to 5 s to send their last events.
   void stop();
 
  private:
