@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "tinymamba/core/error.hpp"
 #include "tinymamba/server/state_cache.hpp"
 
 namespace tinymamba::server {
