@@ -40,8 +40,8 @@ void run_serve(const ServeArgs& a) {
   TM_CHECK(a.state_cache_mb >= 0, "--state-cache-mb must be >= 0, got ", a.state_cache_mb);
   TM_CHECK(a.max_queue >= 0, "--max-queue must be >= 0, got ", a.max_queue);
   TM_CHECK(!(a.parallel_prefill && a.state_cache_mb > 0),
-           "--parallel-prefill needs --state-cache-mb 0 (the parallel forward's rounding depends on where a prompt "
-           "is cut, so a cached state would not resume exactly)");
+           "--parallel-prefill needs --state-cache-mb 0 (its states depend on where a prompt is cut, so a cached "
+           "state would not resume exactly)");
   TM_CHECK(a.port >= 0 && a.port <= 65535, "--port must be in [0, 65535], got ", a.port);
 
   const std::string dir = a.model_dir.empty() ? default_model_dir() : a.model_dir;
@@ -56,10 +56,11 @@ void run_serve(const ServeArgs& a) {
       model, tok,
       {.parallel = a.parallel,
        .max_queue = a.max_queue,
-       .prefill_budget = a.prefill_budget > 0 ? a.prefill_budget : (a.parallel_prefill ? 512 : 32),
-       .snapshot_every = 256,
+       .prefill_budget = a.prefill_budget > 0 ? a.prefill_budget : (a.parallel_prefill ? 1024 : 256),
+       .prefill_chunk = a.parallel_prefill ? 1024 : 64,  // 1024: generate's
+       .snapshot_every = a.parallel_prefill ? 1024 : 256,
        .cache_bytes = a.state_cache_mb << 20,
-       .step_prefill = !a.parallel_prefill},
+       .plain_prefill = a.parallel_prefill},
       metrics);
   server::HttpServer http({.host = a.host,
                            .port = a.port,
@@ -98,9 +99,9 @@ const Registration reg(15, [](CLI::App& app) {
   sub->add_option("--api-key", a->api_key, "Require 'Authorization: Bearer KEY' (default: none)");
   sub->add_option("--max-queue", a->max_queue, "Sequences waiting for a slot before 503 (default 64)");
   sub->add_option("--prefill-budget", a->prefill_budget,
-                  "Prompt tokens absorbed between two decode steps (default 32; 512 with --parallel-prefill)");
+                  "Prompt tokens absorbed between two decode steps (default 256; 1024 with --parallel-prefill)");
   sub->add_flag("--parallel-prefill", a->parallel_prefill,
-                "Prefill prompts by the parallel forward (faster for long prompts; needs --state-cache-mb 0)");
+                "Prefill whole prompts by the parallel forward, as generate does (needs --state-cache-mb 0)");
   add_threads_flag(sub, a->threads);
   sub->callback([a] { run_serve(*a); });
 });

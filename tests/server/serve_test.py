@@ -173,13 +173,14 @@ def test_state_cache():
     cold = Server("--state-cache-mb", "0")
     warm = Server("--state-cache-mb", "64")
     try:
-        prompt = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 8  # ~500 tokens
-        req = dict(prompt=prompt, max_tokens=30, seed=3, logprobs=0, **SAMPLED)
+        prompt = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 7  # 427 tokens
+        req = dict(prompt=prompt, max_tokens=10, seed=3, logprobs=0, **SAMPLED)
         want = cold.complete(**req)
         first = warm.complete(**req)
         check(first["usage"]["prompt_tokens_details"]["cached_tokens"] == 0, "the first run finds nothing cached")
         again = warm.complete(**req)
         n = again["usage"]["prompt_tokens"]
+        check(n == 427, "a byte-level prompt of 427 tokens")
         check(again["usage"]["prompt_tokens_details"]["cached_tokens"] == n - 1,
               f"the same prompt again resumes at its last token but one: {again['usage']}")
         for name, got in [("first", first), ("again", again)]:
@@ -187,14 +188,24 @@ def test_state_cache():
                   f"{name}: cached and cold runs give the same tokens")
             check(got["choices"][0]["logprobs"]["token_logprobs"] == want["choices"][0]["logprobs"]["token_logprobs"],
                   f"{name}: ... and the same log-probabilities, bit for bit")
-        # The next turn of a conversation resumes where the last completion ended (not at a block boundary).
-        turn2 = prompt + want["choices"][0]["text"] + "\nSecond Citizen:\n"
+        # The next turn of a conversation resumes where the last completion ended, token 436, not at a block
+        # boundary (its 446 tokens are absorbed by the forward up to 384 and by steps from there, as turn 1's).
+        turn2 = prompt + want["choices"][0]["text"] + "\nSecond:\n"
         req2 = dict(req, prompt=turn2)
         got2 = warm.complete(**req2)
         cached2 = got2["usage"]["prompt_tokens_details"]["cached_tokens"]
-        check(cached2 == n + 30 - 1, f"turn 2 resumes after the first completion's tokens but its last: {cached2}")
-        check(got2["choices"][0]["logprobs"]["token_ids"] == cold.complete(**req2)["choices"][0]["logprobs"]["token_ids"],
+        check(cached2 == n + 10 - 1, f"turn 2 resumes after the first completion's tokens but its last: {cached2}")
+        want2 = cold.complete(**req2)
+        check(got2["choices"][0]["logprobs"]["token_ids"] == want2["choices"][0]["logprobs"]["token_ids"],
               "turn 2 from the cache equals turn 2 cold")
+        # A turn long enough to move the forward's end past the snapshot resumes at a chunk end instead.
+        turn3 = turn2 + want2["choices"][0]["text"] + "\nThird Citizen:\nWe are accounted poor citizens.\n" * 3
+        req3 = dict(req, prompt=turn3)
+        got3 = warm.complete(**req3)
+        cached3 = got3["usage"]["prompt_tokens_details"]["cached_tokens"]
+        check(cached3 > 0 and cached3 % 64 == 0, f"turn 3 resumes at a chunk end: {cached3}")
+        check(got3["choices"][0]["logprobs"]["token_ids"] == cold.complete(**req3)["choices"][0]["logprobs"]["token_ids"],
+              "turn 3 from the cache equals turn 3 cold")
         # A streamed request hits too.
         chunks, _ = warm.stream(**req)
         check(streamed_text(chunks) == want["choices"][0]["text"], "a streamed cache hit equals the cold run")

@@ -269,7 +269,7 @@ TEST(GenerateEngine, ResumingFromASnapshotEqualsPrefillingThePrefix) {
   expect_same(outcome(engine, resumed), outcome(engine, whole), "resumed");
 }
 
-// With step_prefill a prompt's state is the same however it is cut (unlike the parallel forward's): a sequence
+// Prefilled by steps, a prompt's state is the same however it is cut (unlike the parallel forward's): a sequence
 // prefilled whole, in pieces of 1 and 5, or resumed from a snapshot at any token and prefilled from there
 // generates the same tokens and ends in the same state, bit for bit; and its state after the prompt is the one
 // of lm_step run token by token (the decode's arithmetic, which batch invariance already pins down).
@@ -278,9 +278,10 @@ TEST(GenerateEngine, StepPrefillIsTheSameHoweverThePromptIsCut) {
   const std::int64_t vocab = bundled_tokenizer().vocab_size();
   const std::vector<std::int32_t> prompt = encode("BRUTUS:\nRomans, countrymen, and lovers!");
   const auto P = std::ssize(prompt);
-  Engine engine(m, {.slots = 2, .step_prefill = true});
+  Engine engine(m, {.slots = 2});
+  const auto by = PrefillBy::step;
   Sequence whole(prompt, kSampled, up_to(12), vocab);
-  ASSERT_TRUE(engine.prefill(whole));
+  ASSERT_TRUE(engine.prefill(whole, P, by));
   {
     InferenceState stepped(m.config, 1);
     StepActivations acts;
@@ -293,7 +294,7 @@ TEST(GenerateEngine, StepPrefillIsTheSameHoweverThePromptIsCut) {
   engine.release(whole);
   for (std::int64_t piece : {1, 5}) {
     Sequence s(prompt, kSampled, up_to(12), vocab);
-    while (!engine.prefill(s, piece)) {
+    while (!engine.prefill(s, piece, by)) {
     }
     run_to_end(engine, {&s});
     expect_same(outcome(engine, s), want, "pieces of " + std::to_string(piece));
@@ -301,12 +302,12 @@ TEST(GenerateEngine, StepPrefillIsTheSameHoweverThePromptIsCut) {
   }
   for (std::int64_t at : {std::int64_t{1}, std::int64_t{7}, P - 1}) {
     Sequence first(prompt, kSampled, up_to(12), vocab);
-    EXPECT_FALSE(engine.prefill(first, at));
+    EXPECT_FALSE(engine.prefill(first, at, by));
     const InferenceState snapshot = engine.pool().snapshot(first.slot());
     engine.release(first);
     Sequence resumed(prompt, kSampled, up_to(12), vocab);
     engine.resume(resumed, snapshot);
-    ASSERT_TRUE(engine.prefill(resumed));
+    ASSERT_TRUE(engine.prefill(resumed, P, by));
     run_to_end(engine, {&resumed});
     expect_same(outcome(engine, resumed), want, "resumed at " + std::to_string(at));
     engine.release(resumed);

@@ -1,6 +1,7 @@
 // The state cache's radix tree against a brute-force oracle: a flat list of (key, snapshot, last use) searched
 // linearly, evicting the least recently used entry while over budget. Random keys over a 3-token alphabet
-// share long prefixes, so edges split and merge often.
+// share long prefixes, so edges split and merge often. Each snapshot has a random forward_tokens tag and each
+// lookup a length limit and a tag it refuses, so the filter decides too.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -33,7 +34,7 @@ struct Oracle {
   struct Entry {
     std::vector<std::int32_t> key;
     float tag;
-    std::int64_t used;
+    std::int64_t forward, used;
   };
   std::vector<Entry> entries;
   std::int64_t capacity, clock = 0, per_state;
@@ -43,18 +44,19 @@ struct Oracle {
     for (const auto& e : entries) b += per_state + 4 * std::ssize(e.key);
     return b;
   }
-  void insert(const std::vector<std::int32_t>& key, float tag) {
+  void insert(const std::vector<std::int32_t>& key, float tag, std::int64_t forward) {
     if (per_state + 4 * std::ssize(key) > capacity) return;
     std::erase_if(entries, [&](const Entry& e) { return e.key == key; });
-    entries.push_back({key, tag, ++clock});
+    entries.push_back({key, tag, forward, ++clock});
     while (bytes() > capacity)
       entries.erase(std::min_element(entries.begin(), entries.end(),
                                      [](const Entry& a, const Entry& b) { return a.used < b.used; }));
   }
-  std::pair<std::int64_t, float> find(const std::vector<std::int32_t>& tokens, std::int64_t max_len) {
+  std::pair<std::int64_t, float> find(const std::vector<std::int32_t>& tokens, std::int64_t max_len,
+                                      std::int64_t refused) {
     Entry* best = nullptr;
     for (auto& e : entries)
-      if (std::ssize(e.key) <= max_len && e.key.size() <= tokens.size() &&
+      if (std::ssize(e.key) <= max_len && e.forward != refused && e.key.size() <= tokens.size() &&
           std::equal(e.key.begin(), e.key.end(), tokens.begin()) && (!best || e.key.size() > best->key.size()))
         best = &e;
     if (!best) return {0, -1};
@@ -78,12 +80,14 @@ TEST(ServerStateCache, MatchesBruteForceLongestPrefixAndLru) {
       const auto key = random_key();
       if (rng() % 2) {
         const float tag = static_cast<float>(op);
-        cache.insert(key, snapshot(std::ssize(key), tag));
-        oracle.insert(key, tag);
+        const std::int64_t forward = rng() % 3;
+        cache.insert(key, snapshot(std::ssize(key), tag), forward);
+        oracle.insert(key, tag, forward);
       } else {
-        const std::int64_t max_len = rng() % 14;
-        const auto want = oracle.find(key, max_len);
-        const StateCache::Hit got = cache.find(key, max_len);
+        const std::int64_t max_len = rng() % 14, refused = rng() % 4;
+        const auto want = oracle.find(key, max_len, refused);
+        const StateCache::Hit got =
+            cache.find(key, [&](std::int64_t length, std::int64_t forward) { return length <= max_len && forward != refused; });
         ASSERT_EQ(got.length, want.first) << "op " << op << " capacity " << capacity;
         if (got.state) {
           EXPECT_EQ(got.state->conv[0][0], want.second);
@@ -102,7 +106,7 @@ TEST(ServerStateCache, ReplacesASnapshotUnderTheSameKey) {
   cache.insert(std::vector<std::int32_t>{1, 2, 3}, snapshot(3, 1));
   cache.insert(std::vector<std::int32_t>{1, 2, 3}, snapshot(3, 2));
   EXPECT_EQ(cache.entries(), 1);
-  const auto hit = cache.find(std::vector<std::int32_t>{1, 2, 3, 4}, 3);
+  const auto hit = cache.find(std::vector<std::int32_t>{1, 2, 3, 4}, [](std::int64_t, std::int64_t) { return true; });
   ASSERT_NE(hit.state, nullptr);
   EXPECT_EQ(hit.state->conv[0][0], 2);
 }

@@ -17,7 +17,7 @@ const EngineOptions& checked(const EngineOptions& o) {
 Engine::Engine(const Model& model, const EngineOptions& options)
     : model_(&model), options_(checked(options)), pool_(model.config, options.slots), one_(model.config, 1) {}
 
-bool Engine::prefill(Sequence& seq, std::int64_t max_tokens) {
+bool Engine::prefill(Sequence& seq, std::int64_t max_tokens, PrefillBy by) {
   TM_CHECK(max_tokens >= 1, "max_tokens must be >= 1, got ", max_tokens);
   if (seq.slot_ < 0) {
     TM_CHECK(seq.prefilled_ == 0 && !seq.finished(), "prefill: the sequence was released");
@@ -32,7 +32,7 @@ bool Engine::prefill(Sequence& seq, std::int64_t max_tokens) {
   const std::span<const std::int32_t> prompt = seq.prompt();
   const std::int64_t end = seq.prefilled_ + std::min(max_tokens, seq.prompt_tokens_ - seq.prefilled_);
   const float* last_logits = nullptr;  // (V) after the last token absorbed
-  if (options_.step_prefill) {
+  if (by == PrefillBy::step) {
     const std::int64_t slot[1] = {seq.slot_};
     for (; seq.prefilled_ < end; ++seq.prefilled_) {
       lm_step(*model_, prompt.subspan(seq.prefilled_, 1), pool_.states(), step_acts_, slot);

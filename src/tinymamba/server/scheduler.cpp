@@ -53,14 +53,15 @@ Scheduler::Scheduler(const Model& model, const Tokenizer& tokenizer, const Sched
     : tokenizer_(&tokenizer),
       options_(options),
       metrics_(&metrics),
-      engine_(model, {.slots = options.parallel, .prefill_chunk = std::max<std::int64_t>(options.prefill_budget, 1),
-                      .step_prefill = options.step_prefill}),
+      engine_(model, {.slots = options.parallel, .prefill_chunk = options.prefill_chunk}),
       cache_(options.cache_bytes) {
   TM_CHECK(options.max_queue >= 0, "max_queue must be >= 0, got ", options.max_queue);
   TM_CHECK(options.prefill_budget >= 1, "prefill_budget must be >= 1, got ", options.prefill_budget);
-  TM_CHECK(options.snapshot_every >= 1, "snapshot_every must be >= 1, got ", options.snapshot_every);
-  TM_CHECK(options.cache_bytes == 0 || options.step_prefill,
-           "the state cache needs step_prefill (the parallel forward's rounding depends on where a prompt is cut)");
+  TM_CHECK(options.snapshot_every >= 1 && options.snapshot_every % options.prefill_chunk == 0,
+           "snapshot_every must be a positive multiple of prefill_chunk ", options.prefill_chunk, ", got ",
+           options.snapshot_every);
+  TM_CHECK(options.cache_bytes == 0 || !options.plain_prefill,
+           "the state cache needs the aligned prefill (a plain prefill's states depend on where a prompt is cut)");
   thread_ = std::thread([this] { run(); });
 }
 
@@ -143,8 +144,12 @@ void Scheduler::admit() {
           .logits = {}});
       metrics_->prompt_tokens += std::ssize(job->prompt);
       if (options_.cache_bytes > 0) {
-        // The prompt's last token must still run (it gives the first token's logits).
-        const StateCache::Hit hit = cache_.find(job->prompt, std::ssize(job->prompt) - 1);
+        // The prompt's last token must still run (it gives the first token's logits); the rule of exactness
+        // is the header's.
+        const std::int64_t L = std::ssize(job->prompt), B = forward_end(L);
+        const StateCache::Hit hit = cache_.find(job->prompt, [&](std::int64_t P, std::int64_t f) {
+          return P <= L - 1 && (f == P ? P <= B : f == B);
+        });
         if (hit.state) {
           engine_.resume(a->seq, *hit.state);
           job->cached_tokens = hit.length;
@@ -164,7 +169,12 @@ void Scheduler::admit() {
   }
 }
 
-// Absorbs up to prefill_budget prompt tokens, oldest sequence first, cutting where a snapshot is due.
+std::int64_t Scheduler::forward_end(std::int64_t prompt_tokens) const {
+  return options_.plain_prefill ? prompt_tokens
+                                : (prompt_tokens - 1) / options_.prefill_chunk * options_.prefill_chunk;
+}
+
+// Absorbs about prefill_budget prompt tokens, oldest sequence first, on the schedule of the header.
 void Scheduler::prefill_some() {
   std::int64_t budget = options_.prefill_budget;
   for (auto it = active_.begin(); it != active_.end() && budget > 0;) {
@@ -175,18 +185,25 @@ void Scheduler::prefill_some() {
       continue;
     }
     try {
-      while (budget > 0 && s.prefilled() < s.prompt_tokens()) {
-        const std::int64_t L = s.prompt_tokens(), done = s.prefilled();
-        std::int64_t next = L;  // without a cache, no cuts but the budget's
-        if (options_.cache_bytes > 0) {
-          next = (done / options_.snapshot_every + 1) * options_.snapshot_every;
-          if (done < L - 1) next = std::min(next, L - 1);
+      const std::int64_t L = s.prompt_tokens(), B = forward_end(L);
+      while (budget > 0 && s.prefilled() < L) {
+        const std::int64_t done = s.prefilled();
+        if (options_.plain_prefill) {
+          const std::int64_t n = std::min(budget, L - done);
+          (void)engine_.prefill(s, n);
+          budget -= n;
+          continue;
         }
-        const std::int64_t n = std::min({budget, next - done, L - done});
-        (void)engine_.prefill(s, n);
-        budget -= n;
-        if (s.prefilled() < L && (s.prefilled() == L - 1 || s.prefilled() % options_.snapshot_every == 0))
-          cache_snapshot(s);
+        if (done < B) {  // one aligned chunk (done is a multiple of prefill_chunk here)
+          (void)engine_.prefill(s, options_.prefill_chunk);
+          budget -= options_.prefill_chunk;
+        } else {
+          const std::int64_t n = std::min(budget, (done < L - 1 ? L - 1 : L) - done);
+          (void)engine_.prefill(s, n, PrefillBy::step);
+          budget -= n;
+        }
+        const std::int64_t p = s.prefilled();
+        if (p < L && ((p <= B && p % options_.snapshot_every == 0) || p == L - 1)) cache_snapshot(s);
       }
     } catch (const Error& e) {
       finish(a, e.what());
@@ -271,7 +288,8 @@ void Scheduler::cache_snapshot(const Sequence& seq) {
   if (options_.cache_bytes == 0 || seq.slot() < 0) return;
   const std::int64_t n = engine_.pool().tokens_seen(seq.slot());
   if (n < 1) return;
-  cache_.insert(seq.tokens().first(n), engine_.pool().snapshot(seq.slot()));
+  cache_.insert(seq.tokens().first(n), engine_.pool().snapshot(seq.slot()),
+                std::min(n, forward_end(seq.prompt_tokens())));
   metrics_->cache_bytes = cache_.bytes();
   metrics_->cache_entries = cache_.entries();
 }

@@ -5,9 +5,18 @@
 // New requests thus join between steps, and a long prompt's prefill is cut into pieces between decode steps
 // so that running streams do not stall. Outputs go to each Job; nothing here waits on a client.
 //
-// State cache: snapshots at every `snapshot_every` prompt tokens, at the prompt's last token but one (so that
-// the same prompt again resumes with one token left to run) and at the end of each completion (prompt and
-// generated tokens, for the next turn of a conversation).
+// Prefill schedule, and why the state cache is exact. The parallel forward's rounding depends on where a prompt
+// is cut; a step's does not. So a prompt of L tokens is absorbed by the forward in chunks aligned to multiples
+// of prefill_chunk up to B(L) = prefill_chunk·⌊(L−1)/prefill_chunk⌋, and by steps from there (fewer than
+// prefill_chunk tokens, the last included). A cold run's state after its first P tokens then depends only on
+// the tokens and on min(P, B(L)), the tokens absorbed by the forward; a cached snapshot of P tokens records
+// that number f and is taken for a prompt of L' tokens only when the cold run would have computed it the same
+// way: f = P (a state of whole chunks, P <= B(L')) or f = B(L') (the same chunks, then steps). A hit thus gives
+// the cold run's tokens bit for bit, resuming at any token of the step region or at any snapshotted chunk end.
+//
+// Snapshots: every snapshot_every prompt tokens of the forward region, at the prompt's last token but one (so
+// that the same prompt again runs only its last token), and at the end of each completion (prompt and
+// generated tokens but the last, which is not run: the next turn of a conversation resumes there).
 #pragma once
 
 #include <condition_variable>
@@ -30,10 +39,13 @@ namespace tinymamba::server {
 struct SchedulerOptions {
   std::int64_t parallel = 4;         // sequences running at once (state slots)
   std::int64_t max_queue = 64;       // sequences waiting for a slot; beyond it submit refuses
-  std::int64_t prefill_budget = 32;  // prompt tokens absorbed between two decode steps
-  std::int64_t snapshot_every = 256; // prompt tokens between two cached snapshots of a long prompt
-  std::int64_t cache_bytes = 0;      // the state cache's budget; 0: no cache
-  bool step_prefill = true;          // EngineOptions::step_prefill; the cache needs it to be exact
+  std::int64_t prefill_budget = 256;  // prompt tokens absorbed between two decode steps (at least one chunk)
+  std::int64_t prefill_chunk = 64;    // tokens per parallel forward
+  std::int64_t snapshot_every = 256;  // prompt tokens between two cached snapshots; a multiple of prefill_chunk
+  std::int64_t cache_bytes = 0;       // the state cache's budget; 0: no cache
+  // `tinymamba generate`'s prefill instead: the whole prompt by the forward, in chunks of prefill_chunk from
+  // its start (cut by the budget too); no cache, since its states depend on the cuts.
+  bool plain_prefill = false;
 };
 
 class Scheduler {
@@ -55,6 +67,8 @@ class Scheduler {
   void run();
   void admit();
   void prefill_some();
+  // B(L): how many of a prompt's tokens the forward absorbs (the rest by steps).
+  [[nodiscard]] std::int64_t forward_end(std::int64_t prompt_tokens) const;
   void decode_step();
   void cache_snapshot(const Sequence& seq);
   void finish(Active& a, const std::string& error = "");

@@ -13,6 +13,7 @@ struct StateCache::Node {
   std::int64_t depth = 0;          // tokens from the root to here
   std::map<std::int32_t, std::unique_ptr<Node>> children;  // by their edge's first token
   std::optional<InferenceState> state;
+  std::int64_t forward_tokens = 0;
   std::int64_t cost = 0;
   std::list<Node*>::iterator lru;
 };
@@ -30,7 +31,7 @@ std::int64_t StateCache::cost(const InferenceState& state, std::int64_t tokens) 
   return 4 * floats + 4 * tokens + 256;  // the states, the key, and the node's bookkeeping
 }
 
-void StateCache::insert(std::span<const std::int32_t> tokens, InferenceState state) {
+void StateCache::insert(std::span<const std::int32_t> tokens, InferenceState state, std::int64_t forward_tokens) {
   TM_CHECK(!tokens.empty() && state.batch == 1 && state.tokens_seen == std::ssize(tokens),
            "state cache: a snapshot of ", state.tokens_seen, " tokens (batch ", state.batch, ") under a key of ",
            tokens.size(), " tokens");
@@ -73,6 +74,7 @@ void StateCache::insert(std::span<const std::int32_t> tokens, InferenceState sta
     lru_.erase(node->lru);
   }
   node->state = std::move(state);
+  node->forward_tokens = forward_tokens;
   node->cost = c;
   bytes_ += c;
   lru_.push_front(node);
@@ -80,7 +82,8 @@ void StateCache::insert(std::span<const std::int32_t> tokens, InferenceState sta
   while (bytes_ > capacity_) evict(lru_.back());
 }
 
-StateCache::Hit StateCache::find(std::span<const std::int32_t> tokens, std::int64_t max_len) {
+StateCache::Hit StateCache::find(std::span<const std::int32_t> tokens,
+                                 const std::function<bool(std::int64_t, std::int64_t)>& accept) {
   Hit hit;
   Node* best = nullptr;
   Node* node = root_.get();
@@ -89,12 +92,12 @@ StateCache::Hit StateCache::find(std::span<const std::int32_t> tokens, std::int6
     auto it = node->children.find(tokens[i]);
     if (it == node->children.end()) break;
     Node* child = it->second.get();
-    if (child->depth > max_len || i + child->edge.size() > tokens.size() ||
+    if (i + child->edge.size() > tokens.size() ||
         !std::equal(child->edge.begin(), child->edge.end(), tokens.begin() + static_cast<std::ptrdiff_t>(i)))
       break;
     node = child;
     i += child->edge.size();
-    if (node->state) best = node;
+    if (node->state && accept(node->depth, node->forward_tokens)) best = node;
   }
   if (best) {
     lru_.splice(lru_.begin(), lru_, best->lru);

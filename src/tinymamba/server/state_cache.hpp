@@ -4,12 +4,14 @@
 // prefix length (paper §3.4), so a snapshot costs the same for 10 tokens or 10,000. Least recently used
 // snapshots go first when the total passes the byte budget.
 //
-// Exactness: the server's engine absorbs prompts with the step's arithmetic (EngineOptions::step_prefill), so a
-// state after a prefix is bitwise the same however it was reached; resuming from a snapshot then gives the same
-// tokens as a cold run.
+// Exactness is the caller's: a resumed state continues exactly as a cold run only if the cold run would have
+// computed the same numbers up to that token. Each snapshot therefore carries how its first tokens were
+// absorbed (`forward_tokens`: that many by the parallel forward, the rest by steps), and find() takes only the
+// snapshots its caller accepts (the scheduler's rule: scheduler.hpp).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
@@ -30,15 +32,17 @@ class StateCache {
 
   // Stores `state` (one sequence, state.tokens_seen == tokens.size() >= 1) under `tokens`, replacing any
   // snapshot there; then evicts least recently used snapshots while over budget (the new one too, if it alone
-  // does not fit).
-  void insert(std::span<const std::int32_t> tokens, InferenceState state);
+  // does not fit). forward_tokens: a tag find()'s filter sees (how the state was computed).
+  void insert(std::span<const std::int32_t> tokens, InferenceState state, std::int64_t forward_tokens = 0);
 
-  // The snapshot of the longest cached prefix of `tokens` no longer than max_len, or null; marks it used.
+  // The snapshot of the longest cached prefix of `tokens` that `accept(length, forward_tokens)` takes, or
+  // null; marks it used.
   struct Hit {
     std::int64_t length = 0;
     const InferenceState* state = nullptr;  // valid until the next insert
   };
-  [[nodiscard]] Hit find(std::span<const std::int32_t> tokens, std::int64_t max_len);
+  [[nodiscard]] Hit find(std::span<const std::int32_t> tokens,
+                         const std::function<bool(std::int64_t length, std::int64_t forward_tokens)>& accept);
 
   [[nodiscard]] std::int64_t bytes() const { return bytes_; }
   [[nodiscard]] std::int64_t entries() const { return static_cast<std::int64_t>(lru_.size()); }
