@@ -1,6 +1,6 @@
 // The scheduler: one thread that owns the Engine and runs every request on it by continuous batching. Each turn
 // of its loop (1) admits queued jobs into free state slots, resuming each from the longest cached prefix of its
-// prompt, (2) absorbs at most `prefill_budget` prompt tokens of the sequences still prefilling, and (3) advances
+// prompt, (2) absorbs about `prefill_budget` prompt tokens of the sequences still prefilling, and (3) advances
 // every ready sequence by one token in ONE batched Engine::step (the weights are read once for all of them).
 // New requests thus join between steps, and a long prompt's prefill is cut into pieces between decode steps
 // so that running streams do not stall. Outputs go to each Job; nothing here waits on a client.
