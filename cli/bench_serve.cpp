@@ -8,8 +8,6 @@
 //               and the same prompt again from the cache.
 // The prompts are byte ids (the bundled byte-level tokenizer): the steps compute every logit of the model's
 // vocabulary all the same.
-#include <thread>
-
 #include "bench_model.hpp"
 #include "common.hpp"
 #include "tinymamba/core/parallel.hpp"
@@ -29,18 +27,15 @@ std::shared_ptr<server::Job> job(std::vector<std::int32_t> prompt, std::int64_t 
   return j;
 }
 
-// Waits until `pred(job)` holds for every job (polling: the bench must not slow the scheduler down).
+// Waits until `pred(job)` holds for every job. On the job's condition variable, not by polling: a thread that
+// wakes every few microseconds takes a core from the step's threads, whose barriers then wait for it.
 template <class P>
 void wait_all(const std::vector<std::shared_ptr<server::Job>>& jobs, P pred) {
-  for (const auto& j : jobs)
-    for (;;) {
-      {
-        std::lock_guard lock(j->mutex);
-        TM_CHECK(j->error.empty(), "serve bench: ", j->error);
-        if (pred(*j)) break;
-      }
-      std::this_thread::sleep_for(std::chrono::microseconds(200));
-    }
+  for (const auto& j : jobs) {
+    std::unique_lock lock(j->mutex);
+    j->cv.wait(lock, [&] { return !j->error.empty() || pred(*j); });
+    TM_CHECK(j->error.empty(), "serve bench: ", j->error);
+  }
 }
 
 void run_serve_bench(const bench::Options& o, const bench::Emit& emit) {
