@@ -131,6 +131,7 @@ def test_same_as_generate():
             chunks, done = s.stream(prompt=prompt, max_tokens=40, seed=seed, **SAMPLED)
             check(done and streamed_text(chunks) == want, f"streamed completion of {prompt!r} equals generate")
             check(chunks[-1]["choices"][0]["finish_reason"] == "length", "the last chunk has the finish_reason")
+            check("usage" not in chunks[-1], "no usage chunk unless asked for")
         want = generate("KING", 30, 0, "--temperature", "0")
         check(s.complete(prompt="KING", max_tokens=30, temperature=0)["choices"][0]["text"] == want, "greedy = generate")
     finally:
@@ -247,6 +248,8 @@ def test_endpoints_and_fields():
         cut = long[:long.index(stop)]
         got = s.complete(prompt="ROMEO:", max_tokens=60, temperature=0, stop=[stop, "zzzz"])["choices"][0]
         check(got["text"] == cut and got["finish_reason"] == "stop", f"stop string {stop!r}: {got}")
+        chunks, _ = s.stream(prompt="ROMEO:", max_tokens=7, stream_options={"include_usage": True})
+        check(chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 7, "streamed usage")
         chunks, _ = s.stream(prompt="ROMEO:", max_tokens=60, temperature=0, stop=stop)
         check(streamed_text(chunks) == cut and chunks[-1]["choices"][0]["finish_reason"] == "stop", "streamed stop")
 

@@ -62,6 +62,7 @@ TEST(ServerRequests, Fields) {
   EXPECT_TRUE(r.echo);
   EXPECT_EQ(r.logprobs, 3);
   EXPECT_EQ(parse(R"({"prompt": "a", "stop": "q"})").stop, std::vector<std::string>{"q"});
+  EXPECT_TRUE(parse(R"({"prompt": "a", "stream": true, "stream_options": {"include_usage": true}})").stream_usage);
 }
 
 TEST(ServerRequests, BadInputNamesTheField) {
@@ -91,6 +92,8 @@ TEST(ServerRequests, BadInputNamesTheField) {
       {R"({"prompt": "a", "presence_penalty": 0.5})", "presence_penalty"},
       {R"({"prompt": "a", "frobnicate": 1})", "frobnicate"},
       {R"({"prompt": "a", "model": 3})", "model"},
+      {R"({"prompt": "a", "stream_options": {"include_usage": 1}})", "stream_options.include_usage"},
+      {R"({"prompt": "a", "stream_options": {"x": true}})", "stream_options.x"},
       {R"({})", "prompt"},
       {R"({"prompt": ""})", "prompt"},
       {R"({"prompt": []})", "prompt"},

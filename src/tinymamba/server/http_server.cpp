@@ -48,6 +48,21 @@ json logprobs_json(const Tokenizer& tok, std::span<const Piece> pieces, std::int
           {"token_ids", ids}, {"top_logprobs_ids", top_ids}};
 }
 
+// OpenAI's usage object over finished jobs.
+json usage_json(const std::vector<std::shared_ptr<Job>>& jobs) {
+  std::int64_t prompt = 0, completion = 0, cached = 0;
+  for (const auto& job : jobs) {
+    std::lock_guard lock(job->mutex);
+    prompt += std::ssize(job->prompt);
+    completion += std::ssize(job->pieces);
+    cached += job->cached_tokens;
+  }
+  return {{"prompt_tokens", prompt},
+          {"completion_tokens", completion},
+          {"total_tokens", prompt + completion},
+          {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -190,7 +205,6 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
   if (r.stream) return stream(res, r, std::move(jobs), head);
 
   json choices = json::array();
-  std::int64_t prompt_tokens = 0, completion_tokens = 0, cached = 0;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     Job& job = *jobs[i];
     std::unique_lock lock(job.mutex);
@@ -206,16 +220,10 @@ void HttpServer::Impl::completions(const httplib::Request& req, httplib::Respons
                        {"index", i},
                        {"logprobs", r.logprobs >= 0 ? logprobs_json(*tok, job.pieces, echo_bytes) : json()},
                        {"finish_reason", finish_reason_name(job.finish)}});
-    prompt_tokens += std::ssize(job.prompt);
-    completion_tokens += std::ssize(job.pieces);
-    cached += job.cached_tokens;
   }
   json body = head;
   body["choices"] = std::move(choices);
-  body["usage"] = {{"prompt_tokens", prompt_tokens},
-                   {"completion_tokens", completion_tokens},
-                   {"total_tokens", prompt_tokens + completion_tokens},
-                   {"prompt_tokens_details", {{"cached_tokens", cached}}}};
+  body["usage"] = usage_json(jobs);
   res.set_content(dump(body), "application/json");
 }
 
@@ -234,7 +242,7 @@ void HttpServer::Impl::stream(httplib::Response& res, const CompletionRequest& r
   st->offsets.assign(jobs.size(), 0);
   st->finished.assign(jobs.size(), false);
   st->jobs = std::move(jobs);
-  const bool logprobs = r.logprobs >= 0;
+  const bool logprobs = r.logprobs >= 0, usage = r.stream_usage;
   const Tokenizer* t = tok;
   const auto chunk = [head](std::size_t index, const std::string& text, const json& lp, FinishReason finish) {
     json c = head;
@@ -250,7 +258,7 @@ void HttpServer::Impl::stream(httplib::Response& res, const CompletionRequest& r
   ++open_streams;
   res.set_chunked_content_provider(
       "text/event-stream",
-      [st, chunk, logprobs, t](std::size_t, httplib::DataSink& sink) {
+      [st, chunk, logprobs, usage, head, t](std::size_t, httplib::DataSink& sink) {
         std::string out;
         bool all = true;
         for (std::size_t i = 0; i < st->jobs.size(); ++i) {
@@ -287,6 +295,13 @@ void HttpServer::Impl::stream(httplib::Response& res, const CompletionRequest& r
         }
         if (!out.empty() && !sink.write(out.data(), out.size())) return false;
         if (all) {
+          if (usage) {  // OpenAI's stream_options.include_usage: a last chunk with no choices
+            json u = head;
+            u["choices"] = json::array();
+            u["usage"] = usage_json(st->jobs);
+            out = "data: " + dump(u) + "\n\n";
+            if (!sink.write(out.data(), out.size())) return false;
+          }
           static constexpr char kDone[] = "data: [DONE]\n\n";
           if (!sink.write(kDone, sizeof kDone - 1)) return false;
           sink.done();

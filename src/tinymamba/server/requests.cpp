@@ -150,8 +150,14 @@ CompletionRequest parse_completion_request(std::string_view text, const Tokenize
     if (body.contains(name) && !body[name].is_null() && get_float(body[name], name) != 0)
       bad(name, std::string(name) + " is not supported (only 0); use repeat_penalty");
   if (body.contains("user") && !body["user"].is_string()) bad("user", "user must be a string");
-  if (body.contains("stream_options") && !body["stream_options"].is_null() && !body["stream_options"].is_object())
-    bad("stream_options", "stream_options must be an object");
+  if (body.contains("stream_options") && !body["stream_options"].is_null()) {
+    const json& o = body["stream_options"];
+    if (!o.is_object()) bad("stream_options", "stream_options must be an object");
+    for (const auto& [key, value] : o.items()) {
+      if (key != "include_usage") bad("stream_options." + key, "unknown field 'stream_options." + key + "'");
+      r.stream_usage = get_bool(value, "stream_options.include_usage");
+    }
+  }
   return r;
 }
 

@@ -29,6 +29,7 @@ struct CompletionRequest {
   bool seeded = false;               // whether `seed` was given (else sampling.seed is a random one)
   std::vector<std::string> stop;     // up to 4 non-empty strings; the text ends before the first one
   bool stream = false, echo = false;
+  bool stream_usage = false;         // stream_options.include_usage: a last chunk with the usage
   std::int64_t logprobs = -1;        // how many top alternatives per token; -1: none
 };
 
