@@ -120,11 +120,14 @@ TEST(ServerRequests, LimitsOnPromptsAndContext) {
 }
 
 TEST(ServerRequests, MalformedBodies) {
+  // The last two: a number beyond a double (the JSON library's out_of_range, found by fuzzing) and an input the
+  // parser's message quotes with its newline (messages are one line).
   for (const std::string body : {"", "{", "[1]", "\"x\"", "{\"prompt\": \"a\"} x", "{\"prompt\": \"\xff\"}",
-                                 "{\"prompt\": \"\xc3\"}"}) {
+                                 "{\"prompt\": \"\xc3\"}", "{\"prompt\": \"a\", \"seed\": 1e99999}", "{\"prompt\":\n x"}) {
     const ApiError e = refusal(body);
     EXPECT_EQ(e.status(), 400) << body;
     EXPECT_EQ(e.param(), "") << body;
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
   }
 }
 

@@ -11,8 +11,10 @@ namespace tinymamba::server {
 
 class ApiError : public std::runtime_error {
  public:
+  // The message is made one line: control characters (e.g. from a JSON parser quoting the input) become spaces.
   ApiError(int status, std::string message, std::string param = "", std::string type = "invalid_request_error")
-      : std::runtime_error(std::move(message)), status_(status), param_(std::move(param)), type_(std::move(type)) {}
+      : std::runtime_error(one_line(std::move(message))), status_(status), param_(std::move(param)),
+        type_(std::move(type)) {}
 
   [[nodiscard]] int status() const { return status_; }
   [[nodiscard]] const std::string& param() const { return param_; }
@@ -24,6 +26,12 @@ class ApiError : public std::runtime_error {
   }
 
  private:
+  static std::string one_line(std::string s) {
+    for (char& c : s)
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    return s;
+  }
+
   int status_;
   std::string param_, type_;
 };

@@ -62,13 +62,11 @@ std::vector<std::int32_t> one_prompt(const json& v, const std::string& name, con
 }  // namespace
 
 json parse_json_object(std::string_view body) {
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) {
-    try {
-      (void)json::parse(body);
-    } catch (const json::parse_error& e) {
-      throw ApiError(400, std::string("the body is not valid JSON: ") + e.what());
-    }
+  json j;
+  try {
+    j = json::parse(body);
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for a number beyond a double
+    throw ApiError(400, std::string("the body is not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw ApiError(400, "the body must be a JSON object");
   return j;
