@@ -39,6 +39,14 @@ std::size_t stop_prefix_tail(const std::string& text, const std::vector<std::str
   return keep;
 }
 
+// Ends a job that never ran (or could not start) with an error.
+void fail(Job& job, const std::string& error) {
+  std::lock_guard lock(job.mutex);
+  job.error = error;
+  job.done = true;
+  job.cv.notify_all();
+}
+
 }  // namespace
 
 struct Scheduler::Active {
@@ -112,12 +120,7 @@ void Scheduler::run() {
   }
   for (auto& a : active_) finish(*a, "the server is shutting down");
   active_.clear();
-  for (auto& job : left) {
-    std::lock_guard lock(job->mutex);
-    job->error = "the server is shutting down";
-    job->done = true;
-    job->cv.notify_all();
-  }
+  for (auto& job : left) fail(*job, "the server is shutting down");
   metrics_->active = 0;
   metrics_->queued = 0;
 }
@@ -161,10 +164,7 @@ void Scheduler::admit() {
       }
       active_.push_back(std::move(a));
     } catch (const Error& e) {
-      std::lock_guard lock(job->mutex);
-      job->error = e.what();
-      job->done = true;
-      job->cv.notify_all();
+      fail(*job, e.what());
     }
   }
 }
