@@ -9,6 +9,7 @@
 //   tokenizer_encode  the golden tokenizer texts and tests/data/tokenizer/extra_cases.json texts, invalid UTF-8
 //   parse_ids         the golden ids written as the CLI takes them, and a few bad ones
 //   model             config.json + model.safetensors pairs of tiny models, in model_fuzz's input format
+//   completion_request  bodies of POST /v1/completions: every field, the prompt forms, and a few bad ones
 // and, for each target, the inputs in fuzz/regressions/<target>/ that once found a bug.
 #include <algorithm>
 #include <cstdio>
@@ -232,6 +233,19 @@ void tokenizer_encode_seeds(const fs::path& golden, const fs::path& out) {
   put(out, "invalid_overlong", "\xc0\xaf");
 }
 
+void completion_request_seeds(const fs::path& out) {
+  const std::vector<std::string> bodies = {
+      R"({"prompt": "ROMEO:", "max_tokens": 16})",
+      R"({"prompt": [82, 79, 77], "max_tokens": 3, "logprobs": 3, "echo": true})",
+      R"({"prompt": ["a", [1, 2]], "stop": ["x", "yz"], "stream": true, "stream_options": {"include_usage": true}})",
+      R"({"model": "m", "prompt": "a", "temperature": 0.5, "top_p": 0.9, "top_k": 7, "min_p": 0.1,
+          "repeat_penalty": 1.2, "seed": 18446744073709551615, "n": 1, "best_of": 1, "user": "u"})",
+      R"({"prompt": "a", "max_tokens": -1, "temperature": "hot"})",
+      "{\"prompt\": \"\xc3\"}",
+  };
+  for (std::size_t i = 0; i < bodies.size(); ++i) put(out, "body-" + std::to_string(i), bodies[i]);
+}
+
 void parse_ids_seeds(const fs::path& golden, const fs::path& out) {
   int n = 0;
   const json cases = json::parse(slurp(golden / "tokenizer.json"));
@@ -276,6 +290,7 @@ int main(int argc, char** argv) {
     tokenizer_json_seeds(out / "tokenizer_json");
     tokenizer_encode_seeds(golden, out / "tokenizer_encode");
     parse_ids_seeds(golden, out / "parse_ids");
+    completion_request_seeds(out / "completion_request");
     model_seeds(golden, out / "model", scratch);
     // Inputs that once found a bug (fuzz/regressions/<target>/): every run replays them first.
     const fs::path regressions = fs::path(TINYMAMBA_SOURCE_DIR) / "fuzz" / "regressions";

@@ -9,6 +9,7 @@ packages=(
   libopenblas-openmp-dev libopenblas-pthread-dev # GEMM (OpenMP build for speed, pthread build for TSan runs)
   nlohmann-json3-dev libcli11-dev                # JSON, command line
   libutf8proc-dev libpcre2-dev                   # Unicode (NFC, character classes) for the tokenizer
+  libcpp-httplib-dev                             # HTTP server (tinymamba serve)
   libgtest-dev libgmock-dev libbenchmark-dev     # tests and benchmarks
   libopenmpi-dev openmpi-bin                     # data-parallel training under mpirun (Open MPI) and its test
   pybind11-dev python3-dev python3-numpy         # the Python module (python/)

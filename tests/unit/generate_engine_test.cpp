@@ -269,6 +269,51 @@ TEST(GenerateEngine, ResumingFromASnapshotEqualsPrefillingThePrefix) {
   expect_same(outcome(engine, resumed), outcome(engine, whole), "resumed");
 }
 
+// Prefilled by steps, a prompt's state is the same however it is cut (unlike the parallel forward's): a sequence
+// prefilled whole, in pieces of 1 and 5, or resumed from a snapshot at any token and prefilled from there
+// generates the same tokens and ends in the same state, bit for bit; and its state after the prompt is the one
+// of lm_step run token by token (the decode's arithmetic, which batch invariance already pins down).
+TEST(GenerateEngine, StepPrefillIsTheSameHoweverThePromptIsCut) {
+  const Model& m = bundled_model();
+  const std::int64_t vocab = bundled_tokenizer().vocab_size();
+  const std::vector<std::int32_t> prompt = encode("BRUTUS:\nRomans, countrymen, and lovers!");
+  const auto P = std::ssize(prompt);
+  Engine engine(m, {.slots = 2});
+  const auto by = PrefillBy::step;
+  Sequence whole(prompt, kSampled, up_to(12), vocab);
+  ASSERT_TRUE(engine.prefill(whole, P, by));
+  {
+    InferenceState stepped(m.config, 1);
+    StepActivations acts;
+    for (std::int64_t t = 0; t < P; ++t) lm_step(m, std::span(prompt).subspan(t, 1), stepped, acts);
+    stepped.tokens_seen = P;
+    EXPECT_TRUE(same_state(engine.pool().snapshot(whole.slot()), stepped));
+  }
+  run_to_end(engine, {&whole});
+  const Outcome want = outcome(engine, whole);
+  engine.release(whole);
+  for (std::int64_t piece : {1, 5}) {
+    Sequence s(prompt, kSampled, up_to(12), vocab);
+    while (!engine.prefill(s, piece, by)) {
+    }
+    run_to_end(engine, {&s});
+    expect_same(outcome(engine, s), want, "pieces of " + std::to_string(piece));
+    engine.release(s);
+  }
+  for (std::int64_t at : {std::int64_t{1}, std::int64_t{7}, P - 1}) {
+    Sequence first(prompt, kSampled, up_to(12), vocab);
+    EXPECT_FALSE(engine.prefill(first, at, by));
+    const InferenceState snapshot = engine.pool().snapshot(first.slot());
+    engine.release(first);
+    Sequence resumed(prompt, kSampled, up_to(12), vocab);
+    engine.resume(resumed, snapshot);
+    ASSERT_TRUE(engine.prefill(resumed, P, by));
+    run_to_end(engine, {&resumed});
+    expect_same(outcome(engine, resumed), want, "resumed at " + std::to_string(at));
+    engine.release(resumed);
+  }
+}
+
 // With a detokenizer, the texts the steps return are, joined, the decoded generated ids (a byte-level model
 // may end a step inside a UTF-8 character: the decoder holds it back and the finish flushes it).
 TEST(GenerateEngine, StreamedTextIsTheDecodedTokens) {

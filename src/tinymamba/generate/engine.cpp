@@ -17,7 +17,7 @@ const EngineOptions& checked(const EngineOptions& o) {
 Engine::Engine(const Model& model, const EngineOptions& options)
     : model_(&model), options_(checked(options)), pool_(model.config, options.slots), one_(model.config, 1) {}
 
-bool Engine::prefill(Sequence& seq, std::int64_t max_tokens) {
+bool Engine::prefill(Sequence& seq, std::int64_t max_tokens, PrefillBy by) {
   TM_CHECK(max_tokens >= 1, "max_tokens must be >= 1, got ", max_tokens);
   if (seq.slot_ < 0) {
     TM_CHECK(seq.prefilled_ == 0 && !seq.finished(), "prefill: the sequence was released");
@@ -29,18 +29,29 @@ bool Engine::prefill(Sequence& seq, std::int64_t max_tokens) {
   check_owned(seq, "prefill: the sequence");
   TM_CHECK(seq.prefilled_ < seq.prompt_tokens_, "prefill: all ", seq.prompt_tokens_, " prompt tokens are in already");
 
-  pool_.copy_out(seq.slot_, one_);
   const std::span<const std::int32_t> prompt = seq.prompt();
   const std::int64_t end = seq.prefilled_ + std::min(max_tokens, seq.prompt_tokens_ - seq.prefilled_);
-  while (seq.prefilled_ < end) {
-    const std::int64_t n = std::min(options_.prefill_chunk, end - seq.prefilled_);
-    lm_forward(*model_, prompt.subspan(seq.prefilled_, n), 1, n, prefill_acts_,
-               {.scan = options_.scan, .last_logits_only = true}, &one_);
-    seq.prefilled_ += n;
+  const float* last_logits = nullptr;  // (V) after the last token absorbed
+  if (by == PrefillBy::step) {
+    const std::int64_t slot[1] = {seq.slot_};
+    for (; seq.prefilled_ < end; ++seq.prefilled_) {
+      lm_step(*model_, prompt.subspan(seq.prefilled_, 1), pool_.states(), step_acts_, slot);
+      pool_.add_tokens(seq.slot_, 1);
+    }
+    last_logits = step_acts_.logits.data();
+  } else {
+    pool_.copy_out(seq.slot_, one_);
+    while (seq.prefilled_ < end) {
+      const std::int64_t n = std::min(options_.prefill_chunk, end - seq.prefilled_);
+      lm_forward(*model_, prompt.subspan(seq.prefilled_, n), 1, n, prefill_acts_,
+                 {.scan = options_.scan, .last_logits_only = true}, &one_);
+      seq.prefilled_ += n;
+    }
+    pool_.copy_in(seq.slot_, one_);
+    last_logits = prefill_acts_.logits.data();
   }
-  pool_.copy_in(seq.slot_, one_);
   if (seq.prefilled_ == seq.prompt_tokens_) {
-    seq.logits_.assign(prefill_acts_.logits.begin(), prefill_acts_.logits.end());
+    seq.logits_.assign(last_logits, last_logits + model_->config.padded_vocab());
     if (seq.stop_.reached(seq.generated())) seq.finish_ = FinishReason::length;
   }
   return seq.ready();

@@ -28,6 +28,13 @@ struct EngineOptions {
   ScanAlgorithm scan = kDefaultScan;  // the prefill's scan algorithm (a step has none)
 };
 
+// How prefill absorbs prompt tokens. forward: the parallel forward, in chunks of prefill_chunk. step: one
+// lm_step per token — slower for long prompts (one weight read per token), but its result for a prefix does
+// not depend on how the prompt was cut, while the forward's rounding does (its products and scan see the chunk
+// lengths): a state after any prefix absorbed by steps, however reached, is bitwise the same, which is what a
+// cache of prefix states needs to resume exactly at any token (the server's).
+enum class PrefillBy { forward, step };
+
 // Not thread-safe: one caller drives an engine (its steps use all the library's threads).
 class Engine {
  public:
@@ -41,7 +48,8 @@ class Engine {
   // none: parallel forwards of at most prefill_chunk tokens each, from where the previous call stopped.
   // Returns seq.ready(). Once the whole prompt is in, the last prompt token's logits wait for the first
   // step; a sequence whose stop rule holds before any token (max_new_tokens 0) finishes ("length") instead.
-  bool prefill(Sequence& seq, std::int64_t max_tokens = std::numeric_limits<std::int64_t>::max());
+  bool prefill(Sequence& seq, std::int64_t max_tokens = std::numeric_limits<std::int64_t>::max(),
+               PrefillBy by = PrefillBy::forward);
 
   // Starts seq (not yet prefilled, no slot) from a state that absorbed its first snapshot.tokens_seen prompt
   // tokens — fewer than all of them — e.g. a StatePool::snapshot taken after prefilling a shared prefix;

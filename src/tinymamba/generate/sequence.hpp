@@ -62,6 +62,10 @@ class Sequence {
   [[nodiscard]] bool finished() const { return finish_ != FinishReason::none; }
   [[nodiscard]] FinishReason finish_reason() const { return finish_; }
 
+  // The logits the next step samples from (the first vocab_size of them); empty before the prompt is in.
+  [[nodiscard]] std::span<const float> next_logits() const {
+    return logits_.empty() ? std::span<const float>() : std::span<const float>(logits_).first(vocab_size());
+  }
   [[nodiscard]] const SamplingParams& sampling() const { return sampler_.params(); }
   [[nodiscard]] const StopRule& stop_rule() const { return stop_; }
   [[nodiscard]] std::int64_t vocab_size() const { return sampler_.vocab_size(); }
