@@ -2,7 +2,7 @@
 // tensor claims, a stored-zip writer and a pickle writer (to wrap fuzzed pickles into well-formed torch.save
 // archives and to write small seed archives), and a plain UTF-8 validator used as an independent oracle.
 // Byte helpers (le, crc32) come from tests/byte_builders.hpp; the rest is minimal and separate from
-// tests/unit/torch_bin_builders.hpp, which needs GoogleTest.
+// tests/torch_bin_builders.hpp, which needs GoogleTest.
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// Bytes for hand-built binary files, shared by the unit tests' builders (unit/torch_bin_builders.hpp) and the
+// Bytes for hand-built binary files, shared by the unit tests' builders (torch_bin_builders.hpp) and the
 // fuzz targets' (fuzz/fuzz_support.hpp): little-endian integers and the zip format's CRC-32. No GoogleTest here,
 // so the fuzz targets can include it.
 #pragma once

@@ -1,6 +1,6 @@
 // Elementwise float32 math written so that GCC vectorizes it (AVX2/FMA with -march=native) — no libm calls in
 // hot loops, no -ffast-math. Accuracy: exp within 2 ulp; softplus and sigmoid within a few ulp relative
-// (tests/unit/vmath_test.cpp measures both against double-precision libm over their whole useful range).
+// (tests/core/vmath_test.cpp measures both against double-precision libm over their whole useful range).
 #pragma once
 
 #include <bit>

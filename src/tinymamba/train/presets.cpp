@@ -17,6 +17,13 @@ const std::map<std::string, std::string>& presets() {
       {"small", R"({"d_model": 128, "n_layer": 4, "vocab_size": 256})"},
       {"shakespeare", R"({"d_model": 256, "n_layer": 4, "vocab_size": 256})"},
       {"130m", R"({"d_model": 768, "n_layer": 24, "vocab_size": 50277})"},
+      // state-spaces/mamba2-130m's config.json: every other Mamba2 field at its default (d_state 128, headdim
+      // 64, ngroups 1, expand 2, d_conv 4, chunk_size 256)
+      {"mamba2-130m",
+       R"({"d_model": 768, "n_layer": 24, "vocab_size": 50277, "pad_vocab_size_multiple": 16,
+           "ssm_cfg": {"layer": "Mamba2"}})"},
+      {"mamba2-tiny", R"({"d_model": 64, "n_layer": 2, "vocab_size": 256, "ssm_cfg": {"layer": "Mamba2",
+           "d_state": 16, "headdim": 16, "chunk_size": 16}})"},
   };
   return p;
 }
