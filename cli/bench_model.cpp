@@ -11,6 +11,7 @@
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/init.hpp"
+#include "tinymamba/model/lm_step.hpp"
 #include "tinymamba/train/presets.hpp"
 
 namespace tinymamba::cli {
@@ -128,9 +129,18 @@ std::vector<ScanAlgorithm> model_scans(const bench::Options& opt) {
 }
 
 bench::Row model_row(const std::string& test, std::optional<ScanAlgorithm> scan, int threads) {
+  const Model& m = bench_model();
+  const Config& c = m.config;
+  const std::int64_t params = c.parameter_count(), embedding = c.padded_vocab() * c.d_model;
   bench::Row row{{"test", test}, {"model", g_flags.model_dir.empty() ? g_flags.shape : g_flags.model_dir}};
-  if (scan) row.push_back({"scan", std::string(scan_algorithm_name(*scan))});
+  row.push_back({"shape", std::string(mixer_kind_name(c.mixer)) + " d" + std::to_string(c.d_model) + " l" +
+                              std::to_string(c.n_layer)});
+  if (scan) row.push_back({"scan", c.mixer == MixerKind::mamba1 ? std::string(scan_algorithm_name(*scan))
+                                                               : std::string(ssd_algorithm_name(kDefaultSsd))});
   row.push_back({"threads", std::int64_t{threads}});
+  row.push_back({"params", params});
+  row.push_back({"nonemb_params", params - embedding * (c.tie_embeddings ? 1 : 2)});
+  row.push_back({"weight_bytes", static_cast<std::int64_t>(step_weight_bytes(m))});
   return row;
 }
 

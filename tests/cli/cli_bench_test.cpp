@@ -84,6 +84,21 @@ TEST(CliBench, GemmRowsPerWeightType) {
 // The model tests on the goldens' tiny shape: their rows, a ratio to a bound that was measured, and a decode
 // that allocates nothing per token (heap_growth counts every C++ allocation of the 128 timed steps). pp512 and
 // train512 run once per --scan algorithm; tg128 once (a decode step scans nothing), with no scan field.
+// The same rows for a Mamba-2 shape: its own parameter count in `params` and its mixer in `shape`.
+TEST(CliBench, Mamba2ShapeRowsCarryTheirShapeAndSizes) {
+  const CliResult r = run_cli("bench --tests pp512,tg128 --shape mamba2-tiny --reps 1 --threads 1 --json");
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::istringstream lines(r.out);
+  int rows = 0;
+  for (std::string line; std::getline(lines, line); ++rows) {
+    const auto j = nlohmann::json::parse(line);
+    EXPECT_EQ(j["shape"], "Mamba2 d64 l2") << line;
+    EXPECT_EQ(j["params"], 72752) << line;  // the golden tiny Mamba-2's count (info -m ../shared/golden/tiny-mamba2)
+    EXPECT_GT(j["tok_s"].get<double>(), 0.0) << line;
+  }
+  EXPECT_EQ(rows, 2);
+}
+
 TEST(CliBench, ModelTestsReportTokensPerSecondAgainstTheirBounds) {
   const CliResult r =
       run_cli("bench --tests pp512,tg128,train512 --shape tiny --scan chunked,sequential --reps 1 --threads 1 --json");
@@ -92,10 +107,16 @@ TEST(CliBench, ModelTestsReportTokensPerSecondAgainstTheirBounds) {
   std::map<std::string, int> rows;
   for (std::string line; std::getline(lines, line);) {
     const auto j = nlohmann::json::parse(line);
-    for (const char* key : {"test", "model", "threads", "tok_s", "bound_tok_s", "ratio"})
+    for (const char* key : {"test", "model", "shape", "threads", "params", "nonemb_params", "weight_bytes", "tok_s",
+                            "bound_tok_s", "ratio"})
       ASSERT_TRUE(j.contains(key)) << key << " missing in " << line;
     EXPECT_EQ(j.contains("scan"), j["test"] != "tg128") << line;
     EXPECT_EQ(j["model"], "tiny") << line;
+    // The tiny shape: 81,856 parameters (the golden tiny-mamba's count), 256 × 64 of them the tied embedding;
+    // float32 matrices: in_proj, x_proj, dt_proj, out_proj per layer and the head, 4 bytes each.
+    EXPECT_EQ(j["params"], 81856) << line;
+    EXPECT_EQ(j["nonemb_params"], 81856 - 256 * 64) << line;
+    EXPECT_EQ(j["weight_bytes"], 4 * (256 * 64 + 2 * (256 * 64 + 36 * 128 + 128 * 4 + 64 * 128))) << line;
     EXPECT_GT(j["tok_s"].get<double>(), 0.0) << line;
     EXPECT_GT(j["bound_tok_s"].get<double>(), 0.0) << line;
     // ratio must be tok_s ÷ bound_tok_s: the same doubles, printed in full, so they agree to rounding (~1e-16);

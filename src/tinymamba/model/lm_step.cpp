@@ -16,8 +16,10 @@ namespace {
 constexpr double kMinBytesForTeam = 16e6;
 constexpr std::int64_t kVocabChunk = 1024;  // rows of lm_head a thread claims at a time
 
-// Bytes a step streams: every weight matrix at its storage size (the vectors beside them are a rounding error).
-double weight_bytes(const ConstWeights& w) {
+}  // namespace
+
+double step_weight_bytes(const Model& m) {
+  const ConstWeights& w = m.weights();
   double bytes = static_cast<double>(w.lm_head.bytes());
   for (const auto& l : w.mamba1)
     for (const WeightMatrix* x : {&l.in_proj, &l.x_proj, &l.dt_proj, &l.out_proj}) bytes += static_cast<double>(x->bytes());
@@ -25,6 +27,8 @@ double weight_bytes(const ConstWeights& w) {
     for (const WeightMatrix* x : {&l.in_proj, &l.out_proj}) bytes += static_cast<double>(x->bytes());
   return bytes;
 }
+
+namespace {
 
 }  // namespace
 
@@ -48,7 +52,7 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
   }
   check_token_ids(ids, V);
   const ConstWeights& w = m.weights();
-  const int threads = weight_bytes(w) >= kMinBytesForTeam ? num_threads() : 1;
+  const int threads = step_weight_bytes(m) >= kMinBytesForTeam ? num_threads() : 1;
   ensure_size(a.hidden, T * d);
   ensure_size(a.normed, threads * T * d);
   ensure_size(a.rstd, threads * T);
