@@ -2,6 +2,8 @@
 // the tests that measure only the bounds: `sgemm` and `membw`.
 #include "bench_model.hpp"
 
+#include "common.hpp"
+
 #include <cblas.h>
 
 #include <chrono>
@@ -17,7 +19,7 @@ namespace tinymamba::cli {
 namespace {
 
 struct ModelFlags {
-  std::string shape = "130m", model_dir;
+  std::string shape = "130m", model_dir, dtype;
 };
 ModelFlags g_flags;
 
@@ -49,17 +51,21 @@ void add_model_flags(CLI::App& bench) {
                    "pp512/tg128/train512: model shape with random weights (official init): a preset (" + presets +
                        ") or a config.json (default 130m, the mamba-130m shape)");
   bench.add_option("-m,--model", g_flags.model_dir, "pp512/tg128/train512: a model folder to measure instead of --shape");
+  bench.add_option("--dtype", g_flags.dtype, "pp512/tg128: store the large matrices as f32|f16|bf16|q8_0|q4_0 "
+                                             "(converted on load; default f32)");
 }
 
 const Model& bench_model() {
   static std::unique_ptr<Model> model;
   if (!model) {
+    const WeightType t = dtype_from_flag(g_flags.dtype);
     if (!g_flags.model_dir.empty()) {
       model = std::make_unique<Model>(load_model(g_flags.model_dir));
     } else {
       model = std::make_unique<Model>(train::train_config(g_flags.shape, 0, "--shape"));
       init_parameters(*model, 0);
     }
+    model->set_weight_type(t);
   }
   return *model;
 }
@@ -131,6 +137,8 @@ bench::Row model_row(const std::string& test, std::optional<ScanAlgorithm> scan,
   bench::Row row{{"test", test}, {"model", g_flags.model_dir.empty() ? g_flags.shape : g_flags.model_dir}};
   if (scan) row.push_back({"scan", std::string(scan_algorithm_name(*scan))});
   row.push_back({"threads", std::int64_t{threads}});
+  row.push_back({"dtype", std::string(weight_type_name(bench_model().weight_type()))});
+  row.push_back({"weight_bytes", bench_model().weight_bytes()});
   return row;
 }
 

@@ -22,7 +22,7 @@ namespace tinymamba::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model_dir, tokenizer, prompt, prompt_ids, prompts_file, scan;
+  std::string model_dir, tokenizer, prompt, prompt_ids, prompts_file, scan, dtype;
   std::int64_t n = 128;
   std::optional<std::int64_t> eos;
   std::optional<std::uint64_t> seed;
@@ -82,7 +82,7 @@ void run_generate(GenerateArgs a) {
   check_sampling_flags(a.sampling);
 
   const std::string dir = a.model_dir.empty() ? default_model_dir() : a.model_dir;
-  const Model model = load_model(dir);
+  const Model model = load_model_as(dir, a.dtype);
   const Config& c = model.config;
   std::string tok_path = a.tokenizer;
   if (tok_path.empty() && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
@@ -221,6 +221,7 @@ const Registration reg(10, [](CLI::App& app) {
   sub->add_flag("--print-ids", a->print_ids, "Print the generated token ids instead of text");
   add_scan_flag(sub, a->scan, "; for the prompt's prefill, decode steps scan nothing");
   add_threads_flag(sub, a->threads);
+  add_dtype_flag(sub, a->dtype);
   sub->callback([a] { run_generate(*a); });
 });
 

@@ -173,12 +173,19 @@ Model load_model(const std::string& dir, CheckpointInfo* info_out) {
 
 TensorMap model_tensors(const Model& m, const std::string& name_prefix) {
   TensorMap out;
-  for (const auto& p : m.layout) {
+  const std::vector<Model::TensorStorage> stored = m.storage();
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const Model::TensorStorage& s = stored[i];
     RawTensor t;
-    t.dtype = DType::F32;
-    t.shape = p.shape;
-    t.bytes = std::as_bytes(std::span<const float>(m.params.data() + p.offset, static_cast<std::size_t>(p.numel)));
-    out.emplace(name_prefix + p.name, std::move(t));
+    switch (s.type) {  // the types safetensors has
+      case WeightType::f32: t.dtype = DType::F32; break;
+      case WeightType::f16: t.dtype = DType::F16; break;
+      case WeightType::bf16: t.dtype = DType::BF16; break;
+      default: fail(s.name, ": safetensors has no ", weight_type_name(s.type), " tensors (write a GGUF file)");
+    }
+    t.shape = m.layout[i].shape;
+    t.bytes = std::span<const std::byte>(static_cast<const std::byte*>(s.data), static_cast<std::size_t>(s.bytes));
+    out.emplace(name_prefix + s.name, std::move(t));
   }
   return out;
 }

@@ -33,11 +33,13 @@ struct CheckpointInfo {
 [[nodiscard]] Model model_from_tensors(const Config& config, const TensorMap& tensors, const std::string& source,
                                        bool ignore_extra = false, const std::string& name_prefix = "");
 
-// The model's parameters as named float32 tensors (views into the model; it must outlive the map).
+// The model's parameters as named tensors in their stored types (views into the model; it must outlive the
+// map): float32, or F16 / BF16 matrices of a model converted with set_weight_type; an Error for the block types,
+// which safetensors cannot hold.
 [[nodiscard]] TensorMap model_tensors(const Model& m, const std::string& name_prefix = "");
 
 // Writes the Hugging Face layout into dir (created if needed): config.json (MambaConfig) and model.safetensors
-// (float32, transformers names, no lm_head.weight when tied), each file atomically.
+// (the tensors of model_tensors, transformers names, no lm_head.weight when tied), each file atomically.
 void save_model_hf(const Model& m, const std::string& dir);
 
 }  // namespace tinymamba

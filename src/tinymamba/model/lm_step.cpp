@@ -55,7 +55,7 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
     case MixerKind::mamba1: mamba1::size_for_step(c, T, a.mamba1); break;
   }
 
-  embedding_forward(a.hidden.data(), ids.data(), w.embedding, T, d);
+  embedding_forward(a.hidden.data(), ids.data(), w.embedding, T);
   parallel_team(threads, [&](const Team& team) {
     float* normed = a.normed.data() + team.thread() * T * d;
     float* rstd = a.rstd.data() + team.thread() * T;

@@ -1,7 +1,9 @@
 // A Mamba language model's parameters: the config (blueprint) and one float32 buffer holding every tensor
-// (views by name through `layout`, by role through weights()).
+// (views by name through `layout`, by role through weights()). For inference the large matrices can be stored
+// in a reduced-precision WeightType instead (set_weight_type): the float32 buffer is then freed.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,7 +16,9 @@ namespace tinymamba {
 struct Model {
   Config config;
   std::vector<ParamInfo> layout;
-  Buffer<float> params;  // parameter_buffer_size(layout) floats; padding between tensors stays zero; never resized
+  // parameter_buffer_size(layout) floats; padding between tensors stays zero; resized only by set_weight_type,
+  // which empties it.
+  Buffer<float> params;
 
   // `config` must be resolved (Config::resolve). Parameters start at zero: load or initialize them.
   explicit Model(const Config& config);
@@ -24,13 +28,45 @@ struct Model {
   Model(Model&&) noexcept = default;
   Model& operator=(Model&&) noexcept = default;
 
-  [[nodiscard]] Weights weights() { return bind_weights(config, params.data()); }
-  // Bound once at construction: the forward pass reads it for every token and must not allocate.
+  // The float32 parameters, mutable (initialization, loading, training); an Error for a model whose weights
+  // are stored in another type (training needs float32: no silent up-cast).
+  [[nodiscard]] Weights weights();
+  // Bound at construction (and by set_weight_type): the forward pass reads it for every token and must not allocate.
   [[nodiscard]] const ConstWeights& weights() const { return bound_; }
   // The parameter with this official name, or null.
   [[nodiscard]] const ParamInfo* find(const std::string& name) const;
 
+  // Stores the large matrices (the embedding / lm_head and every `*_proj.weight`) in type t, quantized from the
+  // float32 parameters (quantize on load); the other tensors (norms, conv, A_log, D, biases) stay float32, as
+  // llama.cpp keeps them. A matrix whose rows are not a whole number of t's blocks (dt_proj: dt_rank columns)
+  // takes f16, as llama.cpp's converter falls back. The float32 buffer `params` is freed (its small tensors move
+  // to a compact buffer), so memory drops to the typed bytes; weights() (mutable), training and float32 export
+  // refuse the model from then on. t = f32 changes nothing; a model already converted is an Error.
+  void set_weight_type(WeightType t);
+  // f32 until set_weight_type: the type asked for (a fallen-back matrix reports its own in storage()).
+  [[nodiscard]] WeightType weight_type() const { return weight_type_; }
+  // How each tensor of `layout` is stored: its type and bytes (info, bench, export).
+  struct TensorStorage {
+    std::string name;
+    WeightType type;
+    std::int64_t bytes;
+    const void* data;  // its `bytes` bytes (valid while the model lives)
+  };
+  [[nodiscard]] std::vector<TensorStorage> storage() const;
+  [[nodiscard]] std::int64_t weight_bytes() const;  // the sum of storage()'s bytes
+
  private:
+  struct TypedMatrix {
+    std::string name;
+    WeightMatrix view;  // into bytes
+    Buffer<std::byte> bytes;
+  };
+  void rebind();  // bound_ from params (or small_) and typed_
+
+  WeightType weight_type_ = WeightType::f32;
+  std::vector<TypedMatrix> typed_;  // the matrices set_weight_type converted, in layout order
+  Buffer<float> small_;             // once params is freed: the float32 tensors, at small_offset_ (layout order)
+  std::vector<std::int64_t> small_offset_;  // per layout entry, in floats into small_; −1 for a typed matrix
   ConstWeights bound_;
 };
 
