@@ -1,5 +1,6 @@
-// tinymamba convert — rewrite any supported model folder in the Hugging Face safetensors layout, e.g. a
-// state-spaces pytorch_model.bin, without Python: float32, or the large matrices in f16 / bf16 (--dtype).
+// tinymamba convert — rewrite any supported model (folder or .gguf) in the Hugging Face safetensors layout, e.g. a
+// state-spaces pytorch_model.bin, without Python: float32, or the large matrices in f16 / bf16 (--dtype); or as
+// one GGUF file (--format gguf) in any --dtype.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -8,13 +9,14 @@
 #include "common.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
+#include "tinymamba/io/gguf_model.hpp"
 #include "tinymamba/io/model_folder.hpp"
 
 namespace tinymamba::cli {
 namespace {
 
 struct ConvertArgs {
-  std::string model_dir, out, dtype;
+  std::string model_dir, out, dtype, format = "safetensors";
 };
 
 void run_convert(const ConvertArgs& a) {
@@ -22,6 +24,14 @@ void run_convert(const ConvertArgs& a) {
   std::string why;
   const PathKind out_kind = path_kind(a.out, &why);
   TM_CHECK(out_kind != PathKind::unreadable, a.out, ": cannot access: ", why);
+  if (a.format == "gguf") {
+    TM_CHECK(out_kind == PathKind::missing || out_kind == PathKind::regular, a.out, ": exists and is not a file");
+    const Model m = load_model_as(a.model_dir, a.dtype);
+    save_model_gguf(m, a.out);
+    std::printf("wrote %s (GGUF, %lld parameters, %s)\n", a.out.c_str(),
+                static_cast<long long>(m.config.parameter_count()), std::string(weight_type_name(m.weight_type())).c_str());
+    return;
+  }
   TM_CHECK(out_kind == PathKind::missing || out_kind == PathKind::directory, a.out, ": exists and is not a directory");
   std::error_code ec;
   TM_CHECK(out_kind == PathKind::missing || !fs::equivalent(a.model_dir, a.out, ec), a.out,
@@ -37,9 +47,11 @@ void run_convert(const ConvertArgs& a) {
 
 const Registration reg(31, [](CLI::App& app) {
   auto a = std::make_shared<ConvertArgs>();
-  auto* sub = app.add_subcommand("convert", "Write a model folder in the Hugging Face safetensors layout");
-  sub->add_option("-m,--model", a->model_dir, "Model folder to read (any supported layout)")->required();
-  sub->add_option("--out", a->out, "Folder to write config.json and model.safetensors into (created if needed)")->required();
+  auto* sub = app.add_subcommand("convert", "Write a model in the Hugging Face safetensors layout or as a GGUF file");
+  sub->add_option("-m,--model", a->model_dir, "Model folder (any supported layout) or .gguf file to read")->required();
+  sub->add_option("--out", a->out, "Folder to write config.json and model.safetensors into (created if needed); "
+                                   "with --format gguf, the .gguf file")->required();
+  sub->add_option("--format", a->format, "safetensors (default) or gguf")->check(CLI::IsMember({"safetensors", "gguf"}));
   add_dtype_flag(sub, a->dtype);
   sub->callback([a] { run_convert(*a); });
 });

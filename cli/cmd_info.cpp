@@ -29,7 +29,7 @@ void run_info(const std::string& dir, const std::string& dtype) {
   std::printf("file size:    %.1f MB\n", static_cast<double>(info.file_bytes) / 1e6);
   std::string dtypes;
   for (const auto& [dt, n] : info.dtype_counts) dtypes += (dtypes.empty() ? "" : ", ") + dt + " x" + std::to_string(n);
-  std::printf("dtypes:       %s (converted to F32 on load)\n", dtypes.c_str());
+  std::printf("dtypes:       %s%s\n", dtypes.c_str(), info.layout == "gguf" ? "" : " (converted to F32 on load)");
   std::printf("parameters:   %s%s\n", with_commas(c.parameter_count()).c_str(),
               c.tie_embeddings ? " (lm_head tied to the embedding)" : "");
   std::printf("memory:       %.1f MB as %s\n", static_cast<double>(m.weight_bytes()) / 1e6,

@@ -8,6 +8,7 @@
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/json.hpp"
 #include "tinymamba/io/config_json.hpp"
+#include "tinymamba/io/gguf_model.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "tinymamba/io/torch_bin.hpp"
 #include "tinymamba/io/untrusted.hpp"
@@ -122,7 +123,16 @@ Model load_model(const std::string& dir, CheckpointInfo* info_out) {
   CheckpointInfo info;
   const fs::path root(dir);
   std::string why;
-  switch (path_kind(dir, &why)) {
+  const PathKind kind = path_kind(dir, &why);
+  if (kind == PathKind::regular && dir.ends_with(".gguf")) {  // a GGUF file stands for a folder (io/gguf_model)
+    Model m = load_gguf_model(dir);
+    if (info_out) {
+      *info_out = {"gguf", {dir}, {}, static_cast<std::int64_t>(fs::file_size(dir))};
+      for (const auto& s : m.storage()) ++info_out->dtype_counts[std::string(weight_type_name(s.type))];
+    }
+    return m;
+  }
+  switch (kind) {
     case PathKind::directory: break;
     case PathKind::missing: fail(dir, ": not a directory (no such model folder)");
     case PathKind::unreadable: fail(dir, ": cannot access: ", why);

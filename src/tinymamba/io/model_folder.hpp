@@ -25,7 +25,8 @@ struct CheckpointInfo {
   std::int64_t file_bytes = 0;                // total size of the tensor files
 };
 
-// Loads the model in `dir`; throws Error("<file>: <problem>") on anything wrong.
+// Loads the model in `dir`, or in the GGUF file `dir` names (a regular file ending .gguf: io/gguf_model.hpp);
+// throws Error("<file>: <problem>") on anything wrong.
 [[nodiscard]] Model load_model(const std::string& dir, CheckpointInfo* info = nullptr);
 
 // Builds a model from tensors under official names (or transformers' `embeddings`), e.g. a golden file; tensors

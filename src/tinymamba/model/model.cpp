@@ -49,25 +49,46 @@ void Model::set_weight_type(WeightType t) {
   TM_CHECK(weight_type_has_quantizer(t), weight_type_name(t), " weights are read from files, not made here "
            "(types to convert to: f32, f16, bf16, q8_0, q4_0)");
   std::vector<TypedMatrix> typed;
-  Buffer<float> small;
-  std::vector<std::int64_t> small_offset;
-  std::int64_t small_size = 0;
-  for (const auto& p : layout) small_size += is_large_matrix(p) ? 0 : rounded(p.numel);
-  small.assign(static_cast<std::size_t>(small_size), 0.0f);
-  small_size = 0;
   for (const auto& p : layout) {
-    const float* w = params.data() + p.offset;
-    if (!is_large_matrix(p)) {  // stays float32, moved to the compact buffer
-      std::copy_n(w, p.numel, small.data() + small_size);
-      small_offset.push_back(small_size);
-      small_size += rounded(p.numel);
-      continue;
-    }
+    if (!is_large_matrix(p)) continue;
     const std::int64_t rows = p.shape[0], cols = p.shape[1];
     const WeightType type = cols % weight_type_block(t) == 0 ? t : WeightType::f16;
-    Buffer<std::byte> bytes = quantize_matrix(type, w, rows, cols, p.name);
-    typed.push_back({p.name, WeightMatrix::dense(type, bytes.data(), rows, cols), std::move(bytes)});
-    small_offset.push_back(-1);
+    Buffer<std::byte> bytes = quantize_matrix(type, params.data() + p.offset, rows, cols, p.name);
+    typed.push_back({p.name, WeightMatrix::dense(type, bytes.data(), rows, cols), std::move(bytes), nullptr});
+  }
+  store_typed(std::move(typed), t);
+}
+
+void Model::use_weights_in_place(const std::vector<std::pair<std::string, WeightMatrix>>& matrices, WeightType type,
+                                 std::shared_ptr<const void> keep_alive) {
+  TM_CHECK(weight_type_ == WeightType::f32, "the model's weights are already stored as ", weight_type_name(weight_type_));
+  std::vector<TypedMatrix> typed;
+  for (const auto& [name, view] : matrices) {
+    const ParamInfo* p = find(name);
+    TM_CHECK(p && is_large_matrix(*p) && view.rows == p->shape[0] && view.cols == p->shape[1], name,
+             ": not a large matrix of this model's shape");
+    typed.push_back({name, view, {}, keep_alive});
+  }
+  store_typed(std::move(typed), type);
+}
+
+void Model::store_typed(std::vector<TypedMatrix> typed, WeightType t) {
+  const auto is_typed = [&](const ParamInfo& p) {
+    return std::any_of(typed.begin(), typed.end(), [&](const TypedMatrix& m) { return m.name == p.name; });
+  };
+  std::int64_t small_size = 0;
+  for (const auto& p : layout) small_size += is_typed(p) ? 0 : rounded(p.numel);
+  Buffer<float> small(static_cast<std::size_t>(small_size), 0.0f);
+  std::vector<std::int64_t> small_offset;
+  small_size = 0;
+  for (const auto& p : layout) {
+    if (is_typed(p)) {
+      small_offset.push_back(-1);
+      continue;
+    }
+    std::copy_n(params.data() + p.offset, p.numel, small.data() + small_size);  // stays float32, packed
+    small_offset.push_back(small_size);
+    small_size += rounded(p.numel);
   }
   typed_ = std::move(typed);
   small_ = std::move(small);
@@ -82,14 +103,14 @@ void Model::rebind() {
     bound_ = bind_weights(config, static_cast<const float*>(params.data()));
     return;
   }
-  // The binder places float pointers; a typed matrix's place is marked by its bytes' address, and each view
+  // The binder places float pointers; a typed matrix's place is marked by its data's address, and each view
   // bound there is replaced by the typed view below.
   std::unordered_map<std::string, const float*> at;
   for (std::size_t i = 0; i < layout.size(); ++i)
     if (small_offset_[i] >= 0) at[layout[i].name] = small_.data() + small_offset_[i];
   for (auto& m : typed_) {
-    m.view.data = m.bytes.data();
-    at[m.name] = reinterpret_cast<const float*>(m.bytes.data());
+    if (!m.bytes.empty()) m.view.data = m.bytes.data();
+    at[m.name] = static_cast<const float*>(m.view.data);
   }
   bound_ = bind_weights(config, [&](const std::string& name) -> const float* {
     auto it = at.find(name);
@@ -97,7 +118,7 @@ void Model::rebind() {
   });
   const auto typed_view = [&](WeightMatrix& v) {
     for (const auto& m : typed_)
-      if (v.data == m.bytes.data()) v = m.view;
+      if (v.data == m.view.data) v = m.view;
   };
   typed_view(bound_.embedding);
   typed_view(bound_.lm_head);

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tinymamba/core/buffer.hpp"
@@ -43,6 +45,11 @@ struct Model {
   // to a compact buffer), so memory drops to the typed bytes; weights() (mutable), training and float32 export
   // refuse the model from then on. t = f32 changes nothing; a model already converted is an Error.
   void set_weight_type(WeightType t);
+  // Stores the large matrices listed (official name → a typed view into memory that keep_alive owns, e.g. a
+  // mapped GGUF file) as they are, used in place, and frees the float32 buffer as set_weight_type does; the other
+  // tensors must already be in `params`. weight_type() then reports `type`.
+  void use_weights_in_place(const std::vector<std::pair<std::string, WeightMatrix>>& matrices, WeightType type,
+                            std::shared_ptr<const void> keep_alive);
   // f32 until set_weight_type: the type asked for (a fallen-back matrix reports its own in storage()).
   [[nodiscard]] WeightType weight_type() const { return weight_type_; }
   // How each tensor of `layout` is stored: its type and bytes (info, bench, export).
@@ -58,9 +65,11 @@ struct Model {
  private:
   struct TypedMatrix {
     std::string name;
-    WeightMatrix view;  // into bytes
-    Buffer<std::byte> bytes;
+    WeightMatrix view;        // into bytes, or into what keep_alive owns
+    Buffer<std::byte> bytes;  // owned (set_weight_type), or empty
+    std::shared_ptr<const void> keep_alive;
   };
+  void store_typed(std::vector<TypedMatrix> typed, WeightType t);  // moves the rest to small_, frees params
   void rebind();  // bound_ from params (or small_) and typed_
 
   WeightType weight_type_ = WeightType::f32;
