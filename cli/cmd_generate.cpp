@@ -85,7 +85,8 @@ void run_generate(GenerateArgs a) {
   const Model model = load_model_as(dir, a.dtype);
   const Config& c = model.config;
   std::string tok_path = a.tokenizer;
-  if (tok_path.empty() && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
+  const bool folder = path_kind(dir) == PathKind::directory;  // else a .gguf file
+  if (tok_path.empty() && folder && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
     tok_path = (std::filesystem::path(dir) / "tokenizer.json").string();
   std::optional<Tokenizer> tok;
   if (!tok_path.empty()) {
@@ -93,8 +94,9 @@ void run_generate(GenerateArgs a) {
     TM_CHECK(tok->vocab_size() <= c.padded_vocab(), tok_path, ": ", tok->vocab_size(),
              " token ids do not fit the model's vocabulary of ", c.padded_vocab());
   }
-  TM_CHECK(tok || (a.prompt_ids_given && a.print_ids), "no tokenizer: pass -t TOKENIZER.json or put tokenizer.json in ",
-           dir, " (or use --prompt-ids with --print-ids)");
+  TM_CHECK(tok || (a.prompt_ids_given && a.print_ids), "no tokenizer: pass -t TOKENIZER.json",
+           folder ? " or put tokenizer.json in " + dir : std::string(" (a GGUF file's tokenizer.ggml.* keys are not read yet)"),
+           " (or use --prompt-ids with --print-ids)");
   const std::int64_t vocab = tok ? tok->vocab_size() : c.vocab_size;
 
   // Prompts as ids. With no prompt at all, generation starts from a newline.
