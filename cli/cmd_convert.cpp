@@ -10,6 +10,7 @@
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/io/gguf_model.hpp"
+#include "tinymamba/io/gguf_tokenizer.hpp"
 #include "tinymamba/io/model_folder.hpp"
 
 namespace tinymamba::cli {
@@ -27,9 +28,15 @@ void run_convert(const ConvertArgs& a) {
   if (a.format == "gguf") {
     TM_CHECK(out_kind == PathKind::missing || out_kind == PathKind::regular, a.out, ": exists and is not a file");
     const Model m = load_model_as(a.model_dir, a.dtype);
-    save_model_gguf(m, a.out);
-    std::printf("wrote %s (GGUF, %lld parameters, %s)\n", a.out.c_str(),
-                static_cast<long long>(m.config.parameter_count()), std::string(weight_type_name(m.weight_type())).c_str());
+    // The folder's tokenizer travels in the file, so that `generate -m DEST` needs nothing else.
+    const std::string tokenizer = (fs::path(a.model_dir) / "tokenizer.json").string();
+    const bool has_tokenizer = path_kind(a.model_dir) == PathKind::directory && path_kind(tokenizer) == PathKind::regular;
+    save_model_gguf(m, a.out,
+                    has_tokenizer ? gguf_tokenizer_keys(read_text_file(tokenizer), m.config.padded_vocab(), tokenizer)
+                                  : std::map<std::string, GgufValue>{});
+    std::printf("wrote %s (GGUF, %lld parameters, %s%s)\n", a.out.c_str(),
+                static_cast<long long>(m.config.parameter_count()), std::string(weight_type_name(m.weight_type())).c_str(),
+                has_tokenizer ? ", tokenizer" : ", no tokenizer");
     return;
   }
   TM_CHECK(out_kind == PathKind::missing || out_kind == PathKind::directory, a.out, ": exists and is not a directory");

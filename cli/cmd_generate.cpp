@@ -15,6 +15,7 @@
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/parse_ids.hpp"
 #include "tinymamba/generate/engine.hpp"
+#include "tinymamba/io/gguf_tokenizer.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/tokenizer/utf8.hpp"
 
@@ -89,14 +90,20 @@ void run_generate(GenerateArgs a) {
   if (tok_path.empty() && folder && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
     tok_path = (std::filesystem::path(dir) / "tokenizer.json").string();
   std::optional<Tokenizer> tok;
-  if (!tok_path.empty()) {
+  if (tok_path.empty() && !folder) {  // a .gguf file: its tokenizer.ggml.* keys, when it has them
+    const GgufFile g = read_gguf(dir);
+    if (g.find("tokenizer.ggml.model"))
+      tok.emplace(Tokenizer::from_json(tokenizer_json_from_gguf(g, dir), dir + " (tokenizer.ggml.*)"));
+    tok_path = dir;
+  } else if (!tok_path.empty()) {
     tok.emplace(Tokenizer::load(tok_path));
+  }
+  if (tok) {
     TM_CHECK(tok->vocab_size() <= c.padded_vocab(), tok_path, ": ", tok->vocab_size(),
              " token ids do not fit the model's vocabulary of ", c.padded_vocab());
   }
-  TM_CHECK(tok || (a.prompt_ids_given && a.print_ids), "no tokenizer: pass -t TOKENIZER.json",
-           folder ? " or put tokenizer.json in " + dir : std::string(" (a GGUF file's tokenizer.ggml.* keys are not read yet)"),
-           " (or use --prompt-ids with --print-ids)");
+  TM_CHECK(tok || (a.prompt_ids_given && a.print_ids), "no tokenizer: pass -t TOKENIZER.json or put tokenizer.json in ",
+           dir, " (or use --prompt-ids with --print-ids)");
   const std::int64_t vocab = tok ? tok->vocab_size() : c.vocab_size;
 
   // Prompts as ids. With no prompt at all, generation starts from a newline.

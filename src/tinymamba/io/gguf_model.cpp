@@ -145,9 +145,9 @@ Model model_from_gguf(const GgufFile& f, const std::string& source) {
 
 Model load_gguf_model(const std::string& path) { return model_from_gguf(read_gguf(path), path); }
 
-void save_model_gguf(const Model& m, const std::string& path) {
+void save_model_gguf(const Model& m, const std::string& path, const std::map<std::string, GgufValue>& extra) {
   const Config& c = m.config;
-  std::map<std::string, GgufValue> meta;
+  std::map<std::string, GgufValue> meta = extra;
   const auto u32 = [](std::int64_t v) {
     GgufValue g;
     g.type = GgufType::u32;

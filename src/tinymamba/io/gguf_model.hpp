@@ -18,7 +18,8 @@ namespace tinymamba {
 [[nodiscard]] Model load_gguf_model(const std::string& path);
 
 // Writes m (float32, or in the types set_weight_type chose) as a GGUF file, atomically, with the `mamba`
-// metadata keys; output.weight is written only when the embeddings are not tied. No tokenizer keys are written.
-void save_model_gguf(const Model& m, const std::string& path);
+// metadata keys and `extra` ones (the tokenizer's: io/gguf_tokenizer.hpp); output.weight is written only when
+// the embeddings are not tied.
+void save_model_gguf(const Model& m, const std::string& path, const std::map<std::string, GgufValue>& extra = {});
 
 }  // namespace tinymamba
