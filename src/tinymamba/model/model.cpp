@@ -73,6 +73,9 @@ void Model::use_weights_in_place(const std::vector<std::pair<std::string, Weight
 }
 
 void Model::store_typed(std::vector<TypedMatrix> typed, WeightType t) {
+  // rebind() replaces the views of the mixer kinds it lists; another kind's matrices would read typed bytes as
+  // float32.
+  TM_CHECK(config.mixer == MixerKind::mamba1, "typed weights are bound for Mamba-1 mixers only");
   const auto is_typed = [&](const ParamInfo& p) {
     return std::any_of(typed.begin(), typed.end(), [&](const TypedMatrix& m) { return m.name == p.name; });
   };
