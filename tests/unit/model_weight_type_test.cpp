@@ -133,6 +133,8 @@ TEST(ModelWeightType, TrainingAndFloat32AccessRefuseAConvertedModel) {
   EXPECT_THROW(lm_backward(m, kIds, a, grads.data(), kDefaultScan), Error);
   EXPECT_THROW(m.set_weight_type(WeightType::q8_0), Error);  // conversions start from float32
   EXPECT_NO_THROW(m.set_weight_type(WeightType::f32));       // f32 changes nothing
+  EXPECT_NO_THROW(m.set_weight_type(WeightType::bf16));      // nor the type it has (a bf16 GGUF with --dtype bf16)
+  EXPECT_EQ(m.weight_type(), WeightType::bf16);
 }
 
 }  // namespace

@@ -43,7 +43,7 @@ const ParamInfo* Model::find(const std::string& name) const {
 }
 
 void Model::set_weight_type(WeightType t) {
-  if (t == WeightType::f32) return;
+  if (t == WeightType::f32 || t == weight_type_) return;
   TM_CHECK(weight_type_ == WeightType::f32, "the model's weights are already stored as ", weight_type_name(weight_type_),
            "; a conversion starts from float32");
   TM_CHECK(weight_type_has_quantizer(t), weight_type_name(t), " weights are read from files, not made here "

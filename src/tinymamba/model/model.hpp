@@ -43,7 +43,8 @@ struct Model {
   // llama.cpp keeps them. A matrix whose rows are not a whole number of t's blocks (dt_proj: dt_rank columns)
   // takes f16, as llama.cpp's converter falls back. The float32 buffer `params` is freed (its small tensors move
   // to a compact buffer), so memory drops to the typed bytes; weights() (mutable), training and float32 export
-  // refuse the model from then on. t = f32 changes nothing; a model already converted is an Error.
+  // refuse the model from then on. t = f32, or the type the model already has, changes nothing; converting a
+  // model already converted to another type is an Error.
   void set_weight_type(WeightType t);
   // Stores the large matrices listed (official name → a typed view into memory that keep_alive owns, e.g. a
   // mapped GGUF file) as they are, used in place, and frees the float32 buffer as set_weight_type does; the other
