@@ -4,8 +4,8 @@
 //          llama-bench counts); bound = sgemm FLOP/s ÷ (2 · non-embedding parameters) FLOPs per token.
 //          peak_mb: the heap the prefill holds at its peak (activations; weights excluded).
 //   tg128  decode 128 tokens at batch 1 from an empty state, one recurrent step each (--scan does not apply: a
-//          step scans nothing); bound = read bandwidth ÷ weight bytes per token (every parameter once, the tied
-//          lm_head included). heap_growth: bytes 128 steps allocated after a first, warm-up, 128 — 0 when nothing
+//          step scans nothing); bound = read bandwidth ÷ weight bytes per token (every parameter once in its
+//          stored type, --dtype; the tied lm_head included). heap_growth: bytes 128 steps allocated after a first, warm-up, 128 — 0 when nothing
 //          is allocated per token.
 #include "bench_model.hpp"
 #include "heap_tracker.hpp"
@@ -73,7 +73,7 @@ void run_tg128(const bench::Options& o, const bench::Emit& emit) {
     ReadBandwidthProbe bandwidth;
     std::vector<double> gbs;
     const bench::Timing t = bench::time_ms(o.reps, decode, [&] { gbs.push_back(bandwidth.sample_gbs()); });
-    const double weight_bytes = static_cast<double>(m.config.parameter_count()) * sizeof(float);
+    const double weight_bytes = static_cast<double>(m.weight_bytes());
     const double bound = bench::median(gbs) * 1e9 / weight_bytes;
     auto row = model_row("tg128", std::nullopt, th);
     add_tok_s(row, static_cast<double>(n), t);

@@ -2,6 +2,8 @@
 // the tests that measure only the bounds: `sgemm` and `membw`.
 #include "bench_model.hpp"
 
+#include "common.hpp"
+
 #include <cblas.h>
 
 #include <chrono>
@@ -11,14 +13,13 @@
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/init.hpp"
-#include "tinymamba/model/lm_step.hpp"
 #include "tinymamba/train/presets.hpp"
 
 namespace tinymamba::cli {
 namespace {
 
 struct ModelFlags {
-  std::string shape = "130m", model_dir;
+  std::string shape = "130m", model_dir, dtype;
 };
 ModelFlags g_flags;
 
@@ -50,17 +51,21 @@ void add_model_flags(CLI::App& bench) {
                    "pp512/tg128/train512: model shape with random weights (official init): a preset (" + presets +
                        ") or a config.json (default 130m, the mamba-130m shape)");
   bench.add_option("-m,--model", g_flags.model_dir, "pp512/tg128/train512: a model folder to measure instead of --shape");
+  bench.add_option("--dtype", g_flags.dtype, "pp512/tg128: store the large matrices as f32|f16|bf16|q8_0|q4_0 "
+                                             "(converted on load; default f32)");
 }
 
 const Model& bench_model() {
   static std::unique_ptr<Model> model;
   if (!model) {
+    const WeightType t = dtype_from_flag(g_flags.dtype);
     if (!g_flags.model_dir.empty()) {
       model = std::make_unique<Model>(load_model(g_flags.model_dir));
     } else {
       model = std::make_unique<Model>(train::train_config(g_flags.shape, 0, "--shape"));
       init_parameters(*model, 0);
     }
+    model->set_weight_type(t);
   }
   return *model;
 }
@@ -140,7 +145,8 @@ bench::Row model_row(const std::string& test, std::optional<ScanAlgorithm> scan,
   row.push_back({"threads", std::int64_t{threads}});
   row.push_back({"params", params});
   row.push_back({"nonemb_params", params - embedding * (c.tie_embeddings ? 1 : 2)});
-  row.push_back({"weight_bytes", static_cast<std::int64_t>(step_weight_bytes(m))});
+  row.push_back({"dtype", std::string(weight_type_name(m.weight_type()))});
+  row.push_back({"weight_bytes", m.weight_bytes()});
   return row;
 }
 

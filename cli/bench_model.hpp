@@ -57,7 +57,7 @@ class ReadBandwidthProbe {
 // The algorithms the model tests run with: --scan's, else the default.
 [[nodiscard]] std::vector<ScanAlgorithm> model_scans(const bench::Options& opt);
 
-// {test, model, scan, threads}, the fields every model row starts with.
+// {test, model, scan, threads, dtype, weight_bytes}, the fields every model row starts with.
 [[nodiscard]] bench::Row model_row(const std::string& test, std::optional<ScanAlgorithm> scan, int threads);
 
 // tok/s of `tokens` per call from a Timing: the median, and the spread (slowest and fastest call).

@@ -18,7 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 
 struct EvalArgs {
-  std::string model_dir, data, tokenizer, split = "all", scan;
+  std::string model_dir, data, tokenizer, split = "all", scan, dtype;
   bool bytes = false, json = false;
   std::int64_t seq_len = 256, batch = 8, max_tokens = 0;
   int threads = 0;
@@ -47,7 +47,7 @@ void run_eval(EvalArgs a) {
     TM_CHECK(fs::is_directory(a.model_dir), "no -m given and the default model folder ", a.model_dir,
              " does not exist (pass -m DIR or set TINYMAMBA_DEFAULT_MODEL)");
   }
-  const Model model = load_model(a.model_dir);
+  const Model model = load_model_as(a.model_dir, a.dtype);
   const train::TextEncoder enc = encoder_for(a, model);
   TM_CHECK(enc.vocab_size <= model.config.padded_vocab(), enc.name, ": vocabulary of ", enc.vocab_size,
            " does not fit the model's ", model.config.padded_vocab());
@@ -97,6 +97,7 @@ const Registration reg(45, [](CLI::App& app) {
   sub->add_option("--max-tokens", a->max_tokens, "Evaluate about this many tokens, spread over the text (0 = all)");
   add_scan_flag(sub, a->scan);
   add_threads_flag(sub, a->threads);
+  add_dtype_flag(sub, a->dtype);
   sub->callback([a] { run_eval(*a); });
 });
 

@@ -13,7 +13,7 @@ namespace tinymamba::cli {
 namespace {
 
 struct ForwardArgs {
-  std::string model_dir, input, out, scan, mode = "parallel";
+  std::string model_dir, input, out, scan, mode = "parallel", dtype;
   bool loss = false, grads = false, states = false;
   std::int64_t prefill = -1;
   int threads = 0;
@@ -48,7 +48,8 @@ void run_forward(const ForwardArgs& a) {
   TM_CHECK(a.mode == "parallel" || a.mode == "recurrent", "--mode must be parallel or recurrent, got '", a.mode, "'");
   const bool recurrent = a.mode == "recurrent" || a.prefill >= 0;
   TM_CHECK(!(a.grads && recurrent), "--grads needs --mode parallel (the backward runs on the parallel forward)");
-  const Model model = load_model(a.model_dir);
+  TM_CHECK(!(a.grads && dtype_from_flag(a.dtype) != WeightType::f32), "--grads needs float32 weights (--dtype f32)");
+  const Model model = load_model_as(a.model_dir, a.dtype);
   const Config& c = model.config;
   const ForwardOptions algorithms = scan_options_from_flag(a.scan, c);
   const ScanAlgorithm scan = algorithms.scan;
@@ -115,6 +116,7 @@ const Registration reg(20, [](CLI::App& app) {
                 "Also write state.layers.{i}.conv_state (b, channels, d_conv) and .ssm_state (b, d_inner, d_state) for Mamba-1, (b, nheads, headdim, d_state) for Mamba-2");
   add_scan_flag(sub, args->scan, "; for the parallel tokens (recurrent steps scan nothing)");
   add_threads_flag(sub, args->threads);
+  add_dtype_flag(sub, args->dtype);
   sub->callback([args] { run_forward(*args); });
 });
 

@@ -15,6 +15,7 @@
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/parse_ids.hpp"
 #include "tinymamba/generate/engine.hpp"
+#include "tinymamba/io/gguf_tokenizer.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/tokenizer/utf8.hpp"
 
@@ -22,7 +23,7 @@ namespace tinymamba::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model_dir, tokenizer, prompt, prompt_ids, prompts_file, scan;
+  std::string model_dir, tokenizer, prompt, prompt_ids, prompts_file, scan, dtype;
   std::int64_t n = 128;
   std::optional<std::int64_t> eos;
   std::optional<std::uint64_t> seed;
@@ -82,14 +83,22 @@ void run_generate(GenerateArgs a) {
   check_sampling_flags(a.sampling);
 
   const std::string dir = a.model_dir.empty() ? default_model_dir() : a.model_dir;
-  const Model model = load_model(dir);
+  const Model model = load_model_as(dir, a.dtype);
   const Config& c = model.config;
   std::string tok_path = a.tokenizer;
-  if (tok_path.empty() && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
+  const bool folder = path_kind(dir) == PathKind::directory;  // else a .gguf file
+  if (tok_path.empty() && folder && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
     tok_path = (std::filesystem::path(dir) / "tokenizer.json").string();
   std::optional<Tokenizer> tok;
-  if (!tok_path.empty()) {
+  if (tok_path.empty() && !folder) {  // a .gguf file: its tokenizer.ggml.* keys, when it has them
+    const GgufFile g = read_gguf(dir);
+    if (g.find("tokenizer.ggml.model"))
+      tok.emplace(Tokenizer::from_json(tokenizer_json_from_gguf(g, dir), dir + " (tokenizer.ggml.*)"));
+    tok_path = dir;
+  } else if (!tok_path.empty()) {
     tok.emplace(Tokenizer::load(tok_path));
+  }
+  if (tok) {
     TM_CHECK(tok->vocab_size() <= c.padded_vocab(), tok_path, ": ", tok->vocab_size(),
              " token ids do not fit the model's vocabulary of ", c.padded_vocab());
   }
@@ -222,6 +231,7 @@ const Registration reg(10, [](CLI::App& app) {
   sub->add_flag("--print-ids", a->print_ids, "Print the generated token ids instead of text");
   add_scan_flag(sub, a->scan, "; for the prompt's prefill, decode steps scan nothing");
   add_threads_flag(sub, a->threads);
+  add_dtype_flag(sub, a->dtype);
   sub->callback([a] { run_generate(*a); });
 });
 

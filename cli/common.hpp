@@ -1,4 +1,4 @@
-// Small pieces several subcommands share: the --threads and --scan flags.
+// Small pieces several subcommands share: the --threads, --scan and --dtype flags.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -11,6 +11,8 @@
 
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
+#include "tinymamba/core/weight_matrix.hpp"
+#include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/lm.hpp"
 #include "tinymamba/ops/selective_scan.hpp"
 
@@ -64,6 +66,22 @@ inline ForwardOptions scan_options_from_flag(const std::string& scan, const Conf
 // The name of the scan that ran, for metadata and tables.
 inline std::string scan_name(const ForwardOptions& o, const Config& c) {
   return std::string(c.mixer == MixerKind::mamba1 ? scan_algorithm_name(o.scan) : ssd_algorithm_name(o.ssd));
+}
+
+// --dtype T: the type the model's large matrices are stored in for this run (quantized on load, model.hpp).
+inline void add_dtype_flag(CLI::App* sub, std::string& dtype) {
+  sub->add_option("--dtype", dtype, "Store the large matrices as f32|f16|bf16|q8_0|q4_0, converted on load "
+                                    "(default f32; docs/weight-types.md)");
+}
+inline WeightType dtype_from_flag(const std::string& dtype) {
+  return dtype.empty() ? WeightType::f32 : weight_type_from_name(dtype, "--dtype");
+}
+// load_model, then the large matrices converted to --dtype (the float32 copy freed).
+inline Model load_model_as(const std::string& dir, const std::string& dtype) {
+  const WeightType t = dtype_from_flag(dtype);  // a bad name fails before a long load
+  Model m = load_model(dir);
+  m.set_weight_type(t);
+  return m;
 }
 
 // The model `generate` and `eval` use when no -m is given: $TINYMAMBA_DEFAULT_MODEL, else the byte-level

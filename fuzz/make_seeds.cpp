@@ -10,6 +10,7 @@
 //   parse_ids         the golden ids written as the CLI takes them, and a few bad ones
 //   model             config.json + model.safetensors pairs of tiny models, in model_fuzz's input format
 //   completion_request  bodies of POST /v1/completions: every field, the prompt forms, and a few bad ones
+//   gguf              the tiny model as GGUF files, f32 and q8_0
 // and, for each target, the inputs in fuzz/regressions/<target>/ that once found a bug.
 #include <algorithm>
 #include <cstdio>
@@ -27,6 +28,7 @@
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
+#include "tinymamba/io/gguf_model.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "tinymamba/io/zip_reader.hpp"
 #include "tinymamba/tokenizer/byte_level.hpp"
@@ -274,6 +276,15 @@ void model_seeds(const fs::path& golden, const fs::path& out, const fs::path& sc
 
 }  // namespace
 
+void gguf_seeds(const fs::path& out, const fs::path& scratch) {
+  for (const WeightType t : {WeightType::f32, WeightType::q8_0}) {
+    Model m = tiny_model(kTinyOfficial);
+    m.set_weight_type(t);
+    save_model_gguf(m, scratch.string());
+    put(out, "tiny_" + std::string(weight_type_name(t)), slurp(scratch));
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc != 3) {
     std::fprintf(stderr, "usage: fuzz_make_seeds GOLDEN_DIR OUT_DIR\n");
@@ -292,6 +303,7 @@ int main(int argc, char** argv) {
     parse_ids_seeds(golden, out / "parse_ids");
     completion_request_seeds(out / "completion_request");
     model_seeds(golden, out / "model", scratch);
+    gguf_seeds(out / "gguf", scratch);
     // Inputs that once found a bug (fuzz/regressions/<target>/): every run replays them first.
     const fs::path regressions = fs::path(TINYMAMBA_SOURCE_DIR) / "fuzz" / "regressions";
     if (fs::exists(regressions))

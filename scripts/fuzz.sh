@@ -25,7 +25,7 @@ golden="${TINYMAMBA_GOLDEN_DIR:-$(pwd)/../shared/golden}"
 # -max_len per target: big enough for the seeds that matter, small enough to keep executions fast.
 declare -A max_len=(
   [safetensors]=65536 [config]=4096 [torch_bin]=32768 [pickle]=16384 [tokenizer_json]=32768
-  [tokenizer_encode]=4096 [parse_ids]=1024 [model]=32768
+  [tokenizer_encode]=4096 [parse_ids]=1024 [model]=32768 [gguf]=65536
 )
 
 if (($# > 0)); then

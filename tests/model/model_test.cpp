@@ -145,7 +145,7 @@ TEST(Model, ACopyComputesWithItsOwnParameters) {
   Activations a, b;
   lm_forward(original, ids, 1, 4, a, {});
   for (Model* m : {&copy, &assigned}) {
-    ASSERT_EQ(std::as_const(*m).weights().embedding, m->params.data() + m->find("backbone.embedding.weight")->offset);
+    ASSERT_EQ(std::as_const(*m).weights().embedding.data, m->params.data() + m->find("backbone.embedding.weight")->offset);
     lm_forward(*m, ids, 1, 4, b, {});
     EXPECT_EQ(a.logits, b.logits);  // same parameters, same numbers
     for (float& p : m->params) p *= 0.5f;  // now only the copy changes

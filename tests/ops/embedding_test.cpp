@@ -34,7 +34,8 @@ class Embedding : public OpCase {
   Values reference() const override { return {ref::embedding(in[0].v, s_.ids, s_.d)}; }
   Floats forward(const Variant&) override {
     std::vector<float> out(s_.ids.size() * s_.d);
-    embedding_forward(out.data(), s_.ids.data(), to_float(in[0].v).data(), T(), s_.d);
+    const std::vector<float> table = to_float(in[0].v);
+    embedding_forward(out.data(), s_.ids.data(), WeightMatrix::f32(table.data(), s_.V, s_.d), T());
     return {out};
   }
   void backward(const Variant&, const Floats& dout, Floats& grads) override {

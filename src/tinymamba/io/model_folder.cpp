@@ -8,6 +8,7 @@
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/json.hpp"
 #include "tinymamba/io/config_json.hpp"
+#include "tinymamba/io/gguf_model.hpp"
 #include "tinymamba/io/safetensors.hpp"
 #include "tinymamba/io/torch_bin.hpp"
 #include "tinymamba/io/untrusted.hpp"
@@ -122,7 +123,16 @@ Model load_model(const std::string& dir, CheckpointInfo* info_out) {
   CheckpointInfo info;
   const fs::path root(dir);
   std::string why;
-  switch (path_kind(dir, &why)) {
+  const PathKind kind = path_kind(dir, &why);
+  if (kind == PathKind::regular && dir.ends_with(".gguf")) {  // a GGUF file stands for a folder (io/gguf_model)
+    Model m = load_gguf_model(dir);
+    if (info_out) {
+      *info_out = {"gguf", {dir}, {}, static_cast<std::int64_t>(fs::file_size(dir))};
+      for (const auto& s : m.storage()) ++info_out->dtype_counts[std::string(weight_type_name(s.type))];
+    }
+    return m;
+  }
+  switch (kind) {
     case PathKind::directory: break;
     case PathKind::missing: fail(dir, ": not a directory (no such model folder)");
     case PathKind::unreadable: fail(dir, ": cannot access: ", why);
@@ -173,12 +183,19 @@ Model load_model(const std::string& dir, CheckpointInfo* info_out) {
 
 TensorMap model_tensors(const Model& m, const std::string& name_prefix) {
   TensorMap out;
-  for (const auto& p : m.layout) {
+  const std::vector<Model::TensorStorage> stored = m.storage();
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const Model::TensorStorage& s = stored[i];
     RawTensor t;
-    t.dtype = DType::F32;
-    t.shape = p.shape;
-    t.bytes = std::as_bytes(std::span<const float>(m.params.data() + p.offset, static_cast<std::size_t>(p.numel)));
-    out.emplace(name_prefix + p.name, std::move(t));
+    switch (s.type) {  // the types safetensors has
+      case WeightType::f32: t.dtype = DType::F32; break;
+      case WeightType::f16: t.dtype = DType::F16; break;
+      case WeightType::bf16: t.dtype = DType::BF16; break;
+      default: fail(s.name, ": safetensors has no ", weight_type_name(s.type), " tensors (write a GGUF file)");
+    }
+    t.shape = m.layout[i].shape;
+    t.bytes = std::span<const std::byte>(static_cast<const std::byte*>(s.data), static_cast<std::size_t>(s.bytes));
+    out.emplace(name_prefix + s.name, std::move(t));
   }
   return out;
 }

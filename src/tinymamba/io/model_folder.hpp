@@ -25,7 +25,8 @@ struct CheckpointInfo {
   std::int64_t file_bytes = 0;                // total size of the tensor files
 };
 
-// Loads the model in `dir`; throws Error("<file>: <problem>") on anything wrong.
+// Loads the model in `dir`, or in the GGUF file `dir` names (a regular file ending .gguf: io/gguf_model.hpp);
+// throws Error("<file>: <problem>") on anything wrong.
 [[nodiscard]] Model load_model(const std::string& dir, CheckpointInfo* info = nullptr);
 
 // Builds a model from tensors under official names (or transformers' `embeddings`), e.g. a golden file; tensors
@@ -33,11 +34,13 @@ struct CheckpointInfo {
 [[nodiscard]] Model model_from_tensors(const Config& config, const TensorMap& tensors, const std::string& source,
                                        bool ignore_extra = false, const std::string& name_prefix = "");
 
-// The model's parameters as named float32 tensors (views into the model; it must outlive the map).
+// The model's parameters as named tensors in their stored types (views into the model; it must outlive the
+// map): float32, or F16 / BF16 matrices of a model converted with set_weight_type; an Error for the block types,
+// which safetensors cannot hold.
 [[nodiscard]] TensorMap model_tensors(const Model& m, const std::string& name_prefix = "");
 
 // Writes the Hugging Face layout into dir (created if needed): config.json (MambaConfig) and model.safetensors
-// (float32, transformers names, no lm_head.weight when tied), each file atomically.
+// (the tensors of model_tensors, transformers names, no lm_head.weight when tied), each file atomically.
 void save_model_hf(const Model& m, const std::string& dir);
 
 }  // namespace tinymamba

@@ -45,7 +45,7 @@ void lm_forward(const Model& m, std::span<const std::int32_t> ids, std::int64_t 
   for (auto& b : acts.rstd) ensure_size(b, T);
 
   auto slot = [&](std::int64_t i) { return keep ? static_cast<std::size_t>(i) : static_cast<std::size_t>(i % 2); };
-  embedding_forward(acts.hidden[0].data(), ids.data(), w.embedding, T, d);
+  embedding_forward(acts.hidden[0].data(), ids.data(), w.embedding, T);
   for (std::int64_t i = 0; i < nl; ++i) {
     const std::size_t s = slot(i), mix = keep ? static_cast<std::size_t>(i) : 0;
     const float* h = acts.hidden[s].data();
@@ -101,6 +101,8 @@ void lm_backward(const Model& m, std::span<const std::int32_t> ids, Activations&
   const std::int64_t nl = c.n_layer;
   TM_CHECK(acts.kept_for_backward && static_cast<std::int64_t>(acts.logits.size()) == T * V,
            "lm_backward needs a forward run with for_backward");
+  TM_CHECK(m.weight_type() == WeightType::f32, "the backward needs float32 weights, the model holds ",
+           weight_type_name(m.weight_type()), " (load it without --dtype)");
   const ConstWeights& w = m.weights();
   const Weights g = bind_weights(c, grads);
 

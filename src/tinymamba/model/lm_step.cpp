@@ -16,19 +16,6 @@ namespace {
 constexpr double kMinBytesForTeam = 16e6;
 constexpr std::int64_t kVocabChunk = 1024;  // rows of lm_head a thread claims at a time
 
-}  // namespace
-
-double step_weight_bytes(const Model& m) {
-  const ConstWeights& w = m.weights();
-  double bytes = static_cast<double>(w.lm_head.bytes());
-  for (const auto& l : w.mamba1)
-    for (const WeightMatrix* x : {&l.in_proj, &l.x_proj, &l.dt_proj, &l.out_proj}) bytes += static_cast<double>(x->bytes());
-  for (const auto& l : w.mamba2)
-    for (const WeightMatrix* x : {&l.in_proj, &l.out_proj}) bytes += static_cast<double>(x->bytes());
-  return bytes;
-}
-
-namespace {
 
 }  // namespace
 
@@ -52,7 +39,7 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
   }
   check_token_ids(ids, V);
   const ConstWeights& w = m.weights();
-  const int threads = step_weight_bytes(m) >= kMinBytesForTeam ? num_threads() : 1;
+  const int threads = static_cast<double>(m.weight_bytes()) >= kMinBytesForTeam ? num_threads() : 1;
   ensure_size(a.hidden, T * d);
   ensure_size(a.normed, threads * T * d);
   ensure_size(a.rstd, threads * T);
@@ -62,7 +49,7 @@ void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& 
     case MixerKind::mamba2: mamba2::size_for_step(c, T, a.mamba2); break;
   }
 
-  embedding_forward(a.hidden.data(), ids.data(), w.embedding, T, d);
+  embedding_forward(a.hidden.data(), ids.data(), w.embedding, T);
   parallel_team(threads, [&](const Team& team) {
     float* normed = a.normed.data() + team.thread() * T * d;
     float* rstd = a.rstd.data() + team.thread() * T;

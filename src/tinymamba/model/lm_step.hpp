@@ -33,10 +33,6 @@ struct StepActivations {
 void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& state, StepActivations& acts,
              std::span<const std::int64_t> slots = {});
 
-// Bytes a step streams: every weight matrix at its storage size (the vectors beside them are a rounding error).
-// Decode's speed bound is memory bandwidth ÷ this.
-[[nodiscard]] double step_weight_bytes(const Model& m);
-
 // Logits (b, l, V) computed the way generation computes them: the first `prefill` tokens of each sequence by
 // the parallel forward with `scan` (which fills the state), the rest one token at a time by lm_step.
 // prefill = 0 runs every token by step from the state given (zero for a fresh state). `state` ends after the

@@ -1,18 +1,41 @@
 #include "tinymamba/model/model.hpp"
 
+#include <algorithm>
+#include <unordered_map>
+
+#include "tinymamba/core/quantize.hpp"
+
 namespace tinymamba {
+namespace {
+// The matrices set_weight_type stores in the reduced type: the embedding / lm_head and every projection.
+bool is_large_matrix(const ParamInfo& p) {
+  return p.shape.size() == 2 && (p.name == "backbone.embedding.weight" || p.name == "lm_head.weight" ||
+                                 p.name.ends_with("_proj.weight"));
+}
+std::int64_t rounded(std::int64_t numel) { return (numel + 15) / 16 * 16; }  // as parameter_layout: cache lines
+}  // namespace
 
 Model::Model(const Config& c)
     : config(c), layout(parameter_layout(c)), params(static_cast<std::size_t>(parameter_buffer_size(layout)), 0.0f),
-      bound_(bind_weights(config, static_cast<const float*>(params.data()))) {}
+      bound_(bind_weights(config, static_cast<const float*>(params.data()))) {
+  rebind();
+}
 
 Model::Model(const Model& other)
-    : config(other.config), layout(other.layout), params(other.params),
-      bound_(bind_weights(config, static_cast<const float*>(params.data()))) {}
+    : config(other.config), layout(other.layout), params(other.params), weight_type_(other.weight_type_),
+      typed_(other.typed_), small_(other.small_), small_offset_(other.small_offset_) {
+  rebind();
+}
 
 Model& Model::operator=(const Model& other) {
   if (this != &other) *this = Model(other);
   return *this;
+}
+
+Weights Model::weights() {
+  TM_CHECK(weight_type_ == WeightType::f32, "the model's weights are stored as ", weight_type_name(weight_type_),
+           ": initializing, loading, training and exporting parameters need a float32 model (load it without --dtype)");
+  return bind_weights(config, params.data());
 }
 
 const ParamInfo* Model::find(const std::string& name) const {
@@ -20,5 +43,108 @@ const ParamInfo* Model::find(const std::string& name) const {
     if (p.name == name) return &p;
   return nullptr;
 }
+
+void Model::set_weight_type(WeightType t) {
+  if (t == WeightType::f32 || t == weight_type_) return;
+  TM_CHECK(weight_type_ == WeightType::f32, "the model's weights are already stored as ", weight_type_name(weight_type_),
+           "; a conversion starts from float32");
+  TM_CHECK(weight_type_has_quantizer(t), weight_type_name(t), " weights are read from files, not made here "
+           "(types to convert to: f32, f16, bf16, q8_0, q4_0)");
+  std::vector<TypedMatrix> typed;
+  for (const auto& p : layout) {
+    if (!is_large_matrix(p)) continue;
+    const std::int64_t rows = p.shape[0], cols = p.shape[1];
+    const WeightType type = cols % weight_type_block(t) == 0 ? t : WeightType::f16;
+    Buffer<std::byte> bytes = quantize_matrix(type, params.data() + p.offset, rows, cols, p.name);
+    typed.push_back({p.name, WeightMatrix::dense(type, bytes.data(), rows, cols), std::move(bytes), nullptr});
+  }
+  store_typed(std::move(typed), t);
+}
+
+void Model::use_weights_in_place(const std::vector<std::pair<std::string, WeightMatrix>>& matrices, WeightType type,
+                                 std::shared_ptr<const void> keep_alive) {
+  TM_CHECK(weight_type_ == WeightType::f32, "the model's weights are already stored as ", weight_type_name(weight_type_));
+  std::vector<TypedMatrix> typed;
+  for (const auto& [name, view] : matrices) {
+    const ParamInfo* p = find(name);
+    TM_CHECK(p && is_large_matrix(*p) && view.rows == p->shape[0] && view.cols == p->shape[1], name,
+             ": not a large matrix of this model's shape");
+    typed.push_back({name, view, {}, keep_alive});
+  }
+  store_typed(std::move(typed), type);
+}
+
+void Model::store_typed(std::vector<TypedMatrix> typed, WeightType t) {
+  const auto is_typed = [&](const ParamInfo& p) {
+    return std::any_of(typed.begin(), typed.end(), [&](const TypedMatrix& m) { return m.name == p.name; });
+  };
+  std::int64_t small_size = 0;
+  for (const auto& p : layout) small_size += is_typed(p) ? 0 : rounded(p.numel);
+  Buffer<float> small(static_cast<std::size_t>(small_size), 0.0f);
+  std::vector<std::int64_t> small_offset;
+  small_size = 0;
+  for (const auto& p : layout) {
+    if (is_typed(p)) {
+      small_offset.push_back(-1);
+      continue;
+    }
+    std::copy_n(params.data() + p.offset, p.numel, small.data() + small_size);  // stays float32, packed
+    small_offset.push_back(small_size);
+    small_size += rounded(p.numel);
+  }
+  typed_ = std::move(typed);
+  small_ = std::move(small);
+  small_offset_ = std::move(small_offset);
+  Buffer<float>().swap(params);  // frees the float32 copy: memory drops to the typed bytes + the small tensors
+  weight_type_ = t;
+  rebind();
+}
+
+void Model::rebind() {
+  weight_bytes_ = 0;
+  for (const auto& s : storage()) weight_bytes_ += s.bytes;
+  if (typed_.empty()) {
+    bound_ = bind_weights(config, static_cast<const float*>(params.data()));
+    return;
+  }
+  // The binder places float pointers; a typed matrix's place is marked by its data's address, and each view
+  // bound there is replaced by the typed view below.
+  std::unordered_map<std::string, const float*> at;
+  for (std::size_t i = 0; i < layout.size(); ++i)
+    if (small_offset_[i] >= 0) at[layout[i].name] = small_.data() + small_offset_[i];
+  for (auto& m : typed_) {
+    if (!m.bytes.empty()) m.view.data = m.bytes.data();
+    at[m.name] = static_cast<const float*>(m.view.data);
+  }
+  bound_ = bind_weights(config, [&](const std::string& name) -> const float* {
+    auto it = at.find(name);
+    return it == at.end() ? nullptr : it->second;
+  });
+  const auto typed_view = [&](WeightMatrix& v) {
+    for (const auto& m : typed_)
+      if (v.data == m.view.data) v = m.view;
+  };
+  typed_view(bound_.embedding);
+  typed_view(bound_.lm_head);
+  for (auto& l : bound_.mamba1)
+    for (WeightMatrix* w : {&l.in_proj, &l.x_proj, &l.dt_proj, &l.out_proj}) typed_view(*w);
+  for (auto& l : bound_.mamba2)
+    for (WeightMatrix* w : {&l.in_proj, &l.out_proj}) typed_view(*w);
+}
+
+std::vector<Model::TensorStorage> Model::storage() const {
+  std::vector<TensorStorage> out;
+  for (std::size_t i = 0; i < layout.size(); ++i) {
+    const ParamInfo& p = layout[i];
+    const auto it = std::find_if(typed_.begin(), typed_.end(), [&](const TypedMatrix& m) { return m.name == p.name; });
+    if (it != typed_.end())
+      out.push_back({p.name, it->view.type, it->view.bytes(), it->view.data});
+    else
+      out.push_back({p.name, WeightType::f32, p.numel * static_cast<std::int64_t>(sizeof(float)),
+                     typed_.empty() ? params.data() + p.offset : small_.data() + small_offset_[i]});
+  }
+  return out;
+}
+
 
 }  // namespace tinymamba

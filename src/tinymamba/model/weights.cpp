@@ -36,15 +36,9 @@ std::int64_t parameter_buffer_size(const std::vector<ParamInfo>& layout) {
 
 namespace {
 template <class F>
-WeightsT<F> bind(const Config& c, F* base) {
-  std::unordered_map<std::string, F*> at;
-  for (const auto& p : parameter_layout(c)) at[p.name] = base + p.offset;
-  const FindParam<F> find = [&](const std::string& name) -> F* {
-    auto it = at.find(name);
-    return it == at.end() ? nullptr : it->second;
-  };
+WeightsT<F> bind(const Config& c, const FindParam<F>& find) {
   WeightsT<F> w;
-  w.embedding = find("backbone.embedding.weight");
+  w.embedding = matrix_view<F>(find("backbone.embedding.weight"), c.padded_vocab(), c.d_model);
   for (std::int64_t i = 0; i < c.n_layer; ++i) {
     w.norms.push_back(find(layer_prefix(i) + "norm.weight"));
     switch (c.mixer) {
@@ -53,12 +47,23 @@ WeightsT<F> bind(const Config& c, F* base) {
     }
   }
   w.norm_f = find("backbone.norm_f.weight");
-  w.lm_head = matrix_view<F>(c.tie_embeddings ? w.embedding : find("lm_head.weight"), c.padded_vocab(), c.d_model);
+  w.lm_head = c.tie_embeddings ? w.embedding : matrix_view<F>(find("lm_head.weight"), c.padded_vocab(), c.d_model);
   return w;
+}
+
+template <class F>
+WeightsT<F> bind(const Config& c, F* base) {
+  std::unordered_map<std::string, F*> at;
+  for (const auto& p : parameter_layout(c)) at[p.name] = base + p.offset;
+  return bind<F>(c, [&](const std::string& name) -> F* {
+    auto it = at.find(name);
+    return it == at.end() ? nullptr : it->second;
+  });
 }
 }  // namespace
 
 Weights bind_weights(const Config& c, float* base) { return bind(c, base); }
 ConstWeights bind_weights(const Config& c, const float* base) { return bind(c, base); }
+ConstWeights bind_weights(const Config& c, const FindParam<const float>& find) { return bind<const float>(c, find); }
 
 }  // namespace tinymamba

@@ -31,7 +31,7 @@ struct ParamInfo {
 
 template <class F>  // F = float (mutable: init, load, gradients) or const float (the forward's view)
 struct WeightsT {
-  F* embedding;                                 // (V, d) backbone.embedding.weight
+  MatrixT<F> embedding;                         // (V, d) backbone.embedding.weight
   std::vector<F*> norms;                        // per layer (d): backbone.layers.i.norm.weight
   std::vector<mamba1::MixerWeightsT<F>> mamba1; // per layer, when config.mixer is mamba1
   std::vector<mamba2::MixerWeightsT<F>> mamba2; // per layer, when config.mixer is mamba2
@@ -45,5 +45,7 @@ using ConstWeights = WeightsT<const float>;
 // Views into `base`, a buffer of parameter_buffer_size(parameter_layout(c)) floats.
 [[nodiscard]] Weights bind_weights(const Config& c, float* base);
 [[nodiscard]] ConstWeights bind_weights(const Config& c, const float* base);
+// Views of the parameters `find` places (a model whose matrices live outside one buffer: model.hpp).
+[[nodiscard]] ConstWeights bind_weights(const Config& c, const FindParam<const float>& find);
 
 }  // namespace tinymamba

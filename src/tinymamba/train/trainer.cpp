@@ -99,6 +99,8 @@ void check_same_run(Communicator& comm, const Model& model, const TrainSettings&
 
 TrainStep::TrainStep(Model& model, AdamW& optimizer, double clip, ScanAlgorithm scan, Communicator& comm)
     : model_(model), optimizer_(optimizer), clip_(clip), scan_(scan), comm_(comm) {
+  TM_CHECK(model.weight_type() == WeightType::f32, "training needs float32 weights, the model holds ",
+           weight_type_name(model.weight_type()), " (load it without --dtype)");
   TM_CHECK(optimizer.layout().size() == model.layout.size(), "TrainStep: the optimizer belongs to another model");
   sums_.emplace_back(model.params.size(), 0.0f);
   // Each layer's tensors are consecutive in the layout (embedding, layers 0 .. n−1, norm_f, [lm_head]).

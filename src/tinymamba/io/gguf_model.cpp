@@ -1,0 +1,202 @@
+#include "tinymamba/io/gguf_model.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "tinymamba/core/error.hpp"
+#include "tinymamba/core/quantize.hpp"
+#include "tinymamba/io/untrusted.hpp"
+
+namespace tinymamba {
+namespace {
+
+// llama.cpp's name for an official parameter name (gguf-mamba.md §3).
+std::string gguf_name(const std::string& official) {
+  if (official == "backbone.embedding.weight") return "token_embd.weight";
+  if (official == "backbone.norm_f.weight") return "output_norm.weight";
+  if (official == "lm_head.weight") return "output.weight";
+  const std::string layers = "backbone.layers.";
+  const std::size_t dot = official.find('.', layers.size());
+  const std::string n = official.substr(layers.size(), dot - layers.size()), rest = official.substr(dot + 1);
+  static const std::pair<const char*, const char*> kMixer[] = {
+      {"norm.weight", "attn_norm.weight"},        {"mixer.in_proj.weight", "ssm_in.weight"},
+      {"mixer.in_proj.bias", "ssm_in.bias"},      {"mixer.conv1d.weight", "ssm_conv1d.weight"},
+      {"mixer.conv1d.bias", "ssm_conv1d.bias"},   {"mixer.x_proj.weight", "ssm_x.weight"},
+      {"mixer.dt_proj.weight", "ssm_dt.weight"},  {"mixer.dt_proj.bias", "ssm_dt.bias"},
+      {"mixer.A_log", "ssm_a"},                   {"mixer.D", "ssm_d"},
+      {"mixer.out_proj.weight", "ssm_out.weight"}, {"mixer.out_proj.bias", "ssm_out.bias"}};
+  for (const auto& [ours, theirs] : kMixer)
+    if (rest == ours) return "blk." + n + "." + theirs;
+  fail("no GGUF name for parameter ", official);
+}
+
+// ggml dims of a parameter: the torch shape reversed, conv1d's (E, 1, K) squeezed to (E, K) first.
+std::vector<std::int64_t> gguf_dims(const ParamInfo& p) {
+  std::vector<std::int64_t> ne;
+  for (auto it = p.shape.rbegin(); it != p.shape.rend(); ++it)
+    if (!(p.shape.size() == 3 && it == p.shape.rbegin() + 1)) ne.push_back(*it);
+  return ne;
+}
+
+bool is_large_matrix(const std::string& official) {
+  return official == "backbone.embedding.weight" || official == "lm_head.weight" || official.ends_with("_proj.weight");
+}
+
+std::int64_t int_key(const GgufFile& f, const std::string& key, const std::string& source) {
+  const GgufValue* v = f.find(key);
+  TM_CHECK(v, source, ": metadata key ", key, " is missing");
+  TM_CHECK(v->type != GgufType::string && v->type != GgufType::array && v->type != GgufType::f32 &&
+               v->type != GgufType::f64 && v->type != GgufType::boolean,
+           source, ": metadata key ", key, " is not an integer");
+  TM_CHECK(v->i >= 0 && v->i <= (std::int64_t{1} << 32), source, ": metadata key ", key, " = ", v->i,
+           " is out of range");
+  return v->i;
+}
+
+std::string dims_text(const std::vector<std::int64_t>& ne) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < ne.size(); ++i) s += (i ? ", " : "") + std::to_string(ne[i]);
+  return s + "}";
+}
+
+struct FileType {
+  WeightType type;
+  std::uint32_t id;  // llama.cpp's LlamaFileType
+};
+constexpr FileType kFileTypes[] = {{WeightType::f32, 0},  {WeightType::f16, 1},  {WeightType::q4_0, 2},
+                                   {WeightType::q8_0, 7}, {WeightType::bf16, 32}};
+
+}  // namespace
+
+Model model_from_gguf(const GgufFile& f, const std::string& source) {
+  const GgufValue* arch = f.find("general.architecture");
+  TM_CHECK(arch && arch->type == GgufType::string, source, ": no general.architecture string");
+  TM_CHECK(arch->s == "mamba", source, ": architecture ", quoted(arch->s), " (tinymamba reads 'mamba', Mamba-1)");
+  if (const GgufValue* v = f.find("mamba.ssm.dt_b_c_rms"))
+    TM_CHECK(v->i == 0, source, ": mamba.ssm.dt_b_c_rms (Falcon-Mamba's extra norms) is not supported");
+  const GgufTensor* embd = f.tensor("token_embd.weight");
+  TM_CHECK(embd && embd->ne.size() == 2, source, ": no 2-D tensor token_embd.weight");
+
+  Config c;
+  c.d_model = int_key(f, "mamba.embedding_length", source);
+  c.n_layer = int_key(f, "mamba.block_count", source);
+  c.d_conv = int_key(f, "mamba.ssm.conv_kernel", source);
+  c.d_inner = int_key(f, "mamba.ssm.inner_size", source);
+  c.d_state = int_key(f, "mamba.ssm.state_size", source);
+  c.dt_rank = int_key(f, "mamba.ssm.time_step_rank", source);
+  TM_CHECK(c.d_model > 0, source, ": mamba.embedding_length is 0");
+  c.expand = static_cast<double>(c.d_inner) / static_cast<double>(c.d_model);
+  if (const GgufValue* eps = f.find("mamba.attention.layer_norm_rms_epsilon")) {
+    TM_CHECK(eps->type == GgufType::f32 || eps->type == GgufType::f64, source,
+             ": mamba.attention.layer_norm_rms_epsilon is not a float");
+    c.norm_eps = static_cast<float>(eps->f);
+  }
+  c.vocab_size = embd->ne[1];  // already padded by the converter
+  c.pad_vocab_size_multiple = 1;
+  c.conv_bias = f.tensor("blk.0.ssm_conv1d.bias") != nullptr;
+  c.bias = f.tensor("blk.0.ssm_in.bias") != nullptr;
+  c.tie_embeddings = f.tensor("output.weight") == nullptr;
+  c.resolve(source);
+
+  Model m(c);
+  std::set<std::string> used;
+  std::vector<std::pair<std::string, WeightMatrix>> in_place;
+  std::map<WeightType, int> counts;
+  for (const ParamInfo& p : m.layout) {
+    const std::string name = gguf_name(p.name);
+    const GgufTensor* t = f.tensor(name);
+    TM_CHECK(t, source, ": tensor ", name, " is missing");
+    used.insert(name);
+    const std::vector<std::int64_t> want = gguf_dims(p);
+    TM_CHECK(t->ne == want, source, ": tensor ", name, " has dims ", dims_text(t->ne), ", the hparams give ",
+             dims_text(want));
+    const std::int64_t cols = want[0], rows = p.numel / cols;
+    TM_CHECK(weight_type_block(t->type) == 1 || is_large_matrix(p.name), source, ": tensor ", name, " is ",
+             weight_type_name(t->type), " (llama.cpp keeps it float)");
+    TM_CHECK(static_cast<std::int64_t>(t->bytes.size()) == rows * weight_row_bytes(t->type, cols, source + ": " + name),
+             source, ": tensor ", name, " holds ", t->bytes.size(), " bytes, not ", rows, " rows of ",
+             weight_type_name(t->type));  // parse_gguf sized it; checked again for a GgufFile built otherwise
+    if (is_large_matrix(p.name) && t->type != WeightType::f32) {
+      in_place.emplace_back(p.name, WeightMatrix::dense(t->type, t->bytes.data(), rows, cols));
+      ++counts[t->type];
+      continue;
+    }
+    float* dst = m.params.data() + p.offset;
+    const std::int64_t row_bytes = weight_row_bytes(t->type, cols, name);
+    for (std::int64_t r = 0; r < rows; ++r) dequantize_row(t->type, t->bytes.data() + r * row_bytes, cols, dst + r * cols);
+    for (std::int64_t i = 0; i < p.numel; ++i) {
+      if (name.ends_with("ssm_a")) {  // A = −exp(A_log) < 0
+        TM_CHECK(dst[i] < 0, source, ": tensor ", name, " element ", i, " is ", dst[i], " (A must be negative)");
+        dst[i] = std::log(-dst[i]);
+      }
+      TM_CHECK(std::isfinite(dst[i]), source, ": tensor ", name, " element ", i, " is not finite");
+    }
+  }
+  for (const GgufTensor& t : f.tensors)
+    TM_CHECK(used.contains(t.name), source, ": unexpected tensor ", quoted(t.name));
+  if (!in_place.empty()) {
+    WeightType most = in_place.front().second.type;
+    for (const auto& [type, n] : counts)
+      if (n > counts[most]) most = type;
+    m.use_weights_in_place(in_place, most, f.keep_alive);
+  }
+  return m;
+}
+
+Model load_gguf_model(const std::string& path) { return model_from_gguf(read_gguf(path), path); }
+
+void save_model_gguf(const Model& m, const std::string& path, const std::map<std::string, GgufValue>& extra) {
+  const Config& c = m.config;
+  std::map<std::string, GgufValue> meta = extra;
+  const auto u32 = [](std::int64_t v) {
+    GgufValue g;
+    g.type = GgufType::u32;
+    g.i = v;
+    return g;
+  };
+  GgufValue arch;
+  arch.type = GgufType::string;
+  arch.s = "mamba";
+  meta["general.architecture"] = arch;
+  std::uint32_t file_type = 0;
+  for (const auto& [type, id] : kFileTypes)
+    if (type == m.weight_type()) file_type = id;
+  meta["general.file_type"] = u32(file_type);
+  if (weight_type_block(m.weight_type()) > 1) meta["general.quantization_version"] = u32(2);
+  meta["mamba.context_length"] = u32(1 << 20);
+  meta["mamba.embedding_length"] = u32(c.d_model);
+  meta["mamba.feed_forward_length"] = u32(0);
+  meta["mamba.attention.head_count"] = u32(0);
+  meta["mamba.block_count"] = u32(c.n_layer);
+  meta["mamba.ssm.conv_kernel"] = u32(c.d_conv);
+  meta["mamba.ssm.inner_size"] = u32(c.d_inner);
+  meta["mamba.ssm.state_size"] = u32(c.d_state);
+  meta["mamba.ssm.time_step_rank"] = u32(c.dt_rank);
+  GgufValue eps;
+  eps.type = GgufType::f32;
+  eps.f = c.norm_eps;
+  meta["mamba.attention.layer_norm_rms_epsilon"] = eps;
+  GgufValue no;
+  no.type = GgufType::boolean;
+  meta["mamba.ssm.dt_b_c_rms"] = no;
+
+  const std::vector<Model::TensorStorage> stored = m.storage();
+  std::vector<Buffer<float>> a_values;  // ssm_a = −exp(A_log), made here
+  a_values.reserve(stored.size());
+  std::vector<GgufTensorOut> tensors;
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    const Model::TensorStorage& s = stored[i];
+    const ParamInfo& p = m.layout[i];
+    std::span<const std::byte> bytes(static_cast<const std::byte*>(s.data), static_cast<std::size_t>(s.bytes));
+    if (p.name.ends_with("mixer.A_log")) {
+      const auto* a_log = static_cast<const float*>(s.data);
+      Buffer<float>& a = a_values.emplace_back(static_cast<std::size_t>(p.numel));
+      for (std::int64_t k = 0; k < p.numel; ++k) a[k] = -std::exp(a_log[k]);
+      bytes = std::as_bytes(std::span<const float>(a.data(), a.size()));
+    }
+    tensors.push_back({gguf_name(p.name), gguf_dims(p), s.type, bytes});
+  }
+  write_gguf(path, meta, tensors);
+}
+
+}  // namespace tinymamba
