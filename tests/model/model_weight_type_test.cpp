@@ -13,9 +13,13 @@
 namespace tinymamba {
 namespace {
 
-// Rows of 32 or 64 (whole q8_0 / q4_0 blocks) except dt_proj's dt_rank = 3.
-Config block_config(bool tied) {
+// Rows of 32 or 64 (whole q8_0 / q4_0 blocks) except dt_proj's dt_rank = 3. Mamba-2: heads of 16, the same
+// widths for in_proj (d_model) and out_proj (d_inner).
+Config block_config(bool tied, MixerKind kind = MixerKind::mamba1) {
   Config c;
+  c.mixer = kind;
+  c.headdim = 16;
+  c.chunk_size = 4;
   c.d_model = 32;
   c.n_layer = 2;
   c.vocab_size = 40;  // padded to 48
@@ -93,9 +97,10 @@ TEST(ModelWeightType, StoresTheLargeMatricesAndFreesTheFloat32Copy) {
 // by up to 2.1e-2 of the largest (measured: q4_0, untied); the bar is 5e-2. A view bound to the wrong tensor or
 // reading bytes as another type is off by the logits' own size.
 TEST(ModelWeightType, TheForwardComputesWithTheStoredWeights) {
+  for (const MixerKind kind : {MixerKind::mamba1, MixerKind::mamba2})
   for (const bool tied : {true, false})
     for (const WeightType t : {WeightType::f16, WeightType::bf16, WeightType::q8_0, WeightType::q4_0}) {
-      const Model f32 = initialized(block_config(tied));
+      const Model f32 = initialized(block_config(tied, kind));
       const std::vector<float> want = logits(rounded_reference(f32, t));
       Model m = f32;
       m.set_weight_type(t);
