@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "tinymamba/ops/ssd/ssd_scan.hpp"
 
@@ -27,6 +28,38 @@ inline Discretized discretize(const SsdInputs& in, float raw_dt, std::int64_t h)
 // D for head h, state row p (0 when there is no D).
 inline float skip(const SsdInputs& in, std::int64_t h, std::int64_t p, std::int64_t P) {
   return in.D ? in.D[in.D_has_hdim ? h * P + p : h] : 0.0f;
+}
+
+// What both backwards do with their double sums once a head is done: dA, dD (per head, or per (head, p)) and
+// dΔ_bias of head h, written as float.
+inline void write_head_grads(const SsdInputs& in, const SsdGrads& grads, std::int64_t h, std::int64_t P, double dA,
+                             const std::vector<double>& dD, double dbias) {
+  grads.dA[h] = static_cast<float>(dA);
+  if (grads.dD) {
+    if (in.D_has_hdim)
+      for (std::int64_t p = 0; p < P; ++p) grads.dD[h * P + p] = static_cast<float>(dD[p]);
+    else
+      grads.dD[h] = static_cast<float>(dD[0]);
+  }
+  if (grads.ddt_bias) grads.ddt_bias[h] = static_cast<float>(dbias);
+}
+
+// dB, dC (rows = b·l tokens, g, n) from each thread's partial sums (threads, rows·g·n), added in thread order so
+// the result does not depend on which thread took which head.
+inline void sum_bc_partials(const SsdGrads& grads, std::int64_t rows, std::int64_t G, std::int64_t N, int threads,
+                            const std::vector<double>& dB_part, const std::vector<double>& dC_part) {
+  const std::int64_t per_thread = rows * G * N;
+  for (std::int64_t r = 0; r < rows * G; ++r)
+    for (std::int64_t n = 0; n < N; ++n) {
+      double sb = 0, sc = 0;
+      for (int th = 0; th < threads; ++th) {
+        sb += dB_part[th * per_thread + r * N + n];
+        sc += dC_part[th * per_thread + r * N + n];
+      }
+      const std::int64_t row = r / G, g = r % G;
+      grads.dB[row * grads.ld_dB + g * N + n] = static_cast<float>(sb);
+      grads.dC[row * grads.ld_dC + g * N + n] = static_cast<float>(sc);
+    }
 }
 
 // ssd_sequential.cpp — the recurrence over t for one (b, h, p) row of the state at a time (an n-vector, as a

@@ -132,28 +132,11 @@ void sequential_backward(const SsdDims& dims, const SsdInputs& in, const float* 
           dbias += draw;
         }
       }
-      grads.dA[h] = static_cast<float>(dA);
-      if (grads.dD) {
-        if (in.D_has_hdim)
-          for (std::int64_t p = 0; p < P; ++p) grads.dD[h * P + p] = static_cast<float>(dD[p]);
-        else
-          grads.dD[h] = static_cast<float>(dD[0]);
-      }
-      if (grads.ddt_bias) grads.ddt_bias[h] = static_cast<float>(dbias);
+      write_head_grads(in, grads, h, P, dA, dD, dbias);
     }
   });
 
-  for (std::int64_t r = 0; r < Bsz * L * G; ++r)
-    for (std::int64_t n = 0; n < N; ++n) {
-      double sb = 0, sc = 0;
-      for (int th = 0; th < threads; ++th) {
-        sb += dB_part[th * rows_bc + r * N + n];
-        sc += dC_part[th * rows_bc + r * N + n];
-      }
-      const std::int64_t row = r / G, g = r % G;
-      grads.dB[row * grads.ld_dB + g * N + n] = static_cast<float>(sb);
-      grads.dC[row * grads.ld_dC + g * N + n] = static_cast<float>(sc);
-    }
+  sum_bc_partials(grads, Bsz * L, G, N, threads, dB_part, dC_part);
 }
 
 }  // namespace tinymamba::ssd
