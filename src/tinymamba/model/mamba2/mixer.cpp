@@ -26,9 +26,14 @@ SsdInputs scan_inputs(const Activations& acts, const MixerWeightsT<const float>&
           .dt_max = clamp_dt ? static_cast<float>(c.dt_limit_max) : INFINITY, .initial_state = initial_state};
 }
 
+// The chunked scan's work chunk: the model's chunk_size is the official kernels' tiling and changes the result
+// only by rounding (ops/ssd/ssd_scan.hpp); on this CPU chunks of 64 measured fastest (docs/ssd.md: l = 2048,
+// 45 ms forward against 58 ms at 256), so a larger chunk_size (256 in the published models) runs as 64.
+constexpr std::int64_t kMaxWorkChunk = 64;
+
 SsdDims scan_dims(const Config& c, const Widths& k, std::int64_t batch, std::int64_t len) {
   return {.batch = batch, .len = len, .nheads = k.H, .headdim = k.P, .ngroups = k.G, .d_state = k.N,
-          .chunk = c.chunk_size};
+          .chunk = std::min(c.chunk_size, kMaxWorkChunk)};
 }
 
 void size_activations(Activations& a, const Widths& k, std::int64_t T) {
