@@ -86,7 +86,8 @@ TEST(Gguf, ReadsAHandBuiltFile) {
 }
 
 TEST(Gguf, WhatTheWriterWritesReadsBack) {
-  const GgufFile src = parse(valid_file());
+  const std::string text = valid_file();  // src's tensors view these bytes: they must outlive it
+  const GgufFile src = parse(text);
   std::vector<GgufTensorOut> out;
   for (const auto& t : src.tensors) out.push_back({t.name, t.ne, t.type, t.bytes});
   const std::string path = (test::temp_dir("gguf") / "w.gguf").string();
