@@ -43,12 +43,6 @@ inline CliResult run_cli(const std::string& args, const std::string* stdin_text 
   const int raw = std::system(cmd.c_str());
   CliResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  auto slurp = [](const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  };
   r.out = slurp(base.string() + ".out");
   r.err = slurp(base.string() + ".err");
   return r;

@@ -19,12 +19,7 @@ struct Result {
   std::string out, err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::slurp;
 
 // Runs the CLI with `args` (shell words, already quoted), capturing stdout and stderr.
 Result run(const fs::path& dir, const std::string& args, const std::string& env = "") {

@@ -26,12 +26,7 @@ struct Result {
   std::string out, err;
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using test::slurp;
 
 // `ranks` = 0: the program alone; else under mpirun. --oversubscribe: 2 ranks on a machine that may show fewer
 // free cores; --allow-run-as-root: CI runs as root, which Open MPI refuses unless told.

@@ -16,7 +16,6 @@ namespace {
 constexpr double kMinBytesForTeam = 16e6;
 constexpr std::int64_t kVocabChunk = 1024;  // rows of lm_head a thread claims at a time
 
-
 }  // namespace
 
 void lm_step(const Model& m, std::span<const std::int32_t> ids, InferenceState& state, StepActivations& a,
