@@ -155,5 +155,33 @@ TEST(LinearTypes, RowsAccumulateTouchesOnlyItsRows) {
   }
 }
 
+// Batch invariance at the kernel: each token's outputs from one rows_accumulate over T tokens equal, bit for bit,
+// those of the token alone (T = 1), for every type and every T up to a full batch — a batched step of more than
+// four tokens goes through other tiles of rows and tokens (f32.cpp) than a single decode. out = 20 is not a
+// multiple of the tiles' rows; in = 100 is not a multiple of 16 or 32 lanes (a scalar tail; the block types
+// need in % 32 == 0 and take 96), and the range 1..19 starts and ends off the tiles.
+TEST(LinearTypes, RowsAccumulateIsTheSameForATokenAloneOrInABatch) {
+  const std::int64_t out = 20;
+  Rng rng(5);
+  for (const WeightType t : kWeightTypes) {
+    const std::int64_t in = weight_type_block(t) == 1 ? 100 : 96 * weight_type_block(t) / 32;
+    std::vector<float> w(static_cast<std::size_t>(out * in));
+    for (auto& v : w) v = static_cast<float>(rng.normal());
+    const auto stored = stored_weights(t, w, out, in, rng);
+    const WeightMatrix W = WeightMatrix::dense(t, stored.data(), out, in);
+    for (const std::int64_t T : {2, 5, 11, 16}) {
+      std::vector<float> x(static_cast<std::size_t>(T * in)), batch(static_cast<std::size_t>(T * out), 0.0f);
+      for (auto& v : x) v = static_cast<float>(rng.normal());
+      linear_rows_accumulate({batch.data(), out}, {x.data(), in}, W, T, 1, out - 1);
+      for (std::int64_t k = 0; k < T; ++k) {
+        std::vector<float> alone(static_cast<std::size_t>(out), 0.0f);
+        linear_rows_accumulate({alone.data(), out}, {x.data() + k * in, in}, W, 1, 1, out - 1);
+        for (std::int64_t o = 0; o < out; ++o)
+          ASSERT_EQ(batch[k * out + o], alone[o]) << weight_type_name(t) << " T " << T << " token " << k << " row " << o;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tinymamba

@@ -6,45 +6,70 @@
 
 namespace tinymamba {
 namespace {
+
 constexpr std::int64_t kPrefetchAhead = 2048;  // floats (8 KB) ahead of the load, in W's row-major stream
-}  // namespace
+constexpr int kTileRows = 3, kTileTokens = 4;  // a batched step's register tile: 12 dot products at once
 
-// One row at a time, read from memory once for all T tokens; each dot product keeps kLanes partial sums in one
-// Lanes vector and ends with sum_lanes' shuffle tree, and the weights are prefetched non-temporally 8 KB ahead
-// (used once per token, they must not evict the recurrent state and activations from L2/L3). Tokens go four at a
-// time through the row, so each load of W feeds four FMAs (a batched decode step was bound by those loads:
-// 16 streams ran at 36% of the sgemm rate); every token's sum is still taken in the same order, lane by lane
-// over i, as when it runs alone, so a sequence's logits do not depend on the batch. Why each choice, with the
-// measurements: docs/inference.md.
-namespace {
-template <int Tokens>
-void row_dot(float* out, std::int64_t ldy, const float* w, ConstMat x, std::int64_t in, std::int64_t body) {
-  Lanes acc[Tokens] = {};
+// y[t, r] += Σ_i W[r, i]·x[t, i] for Rows rows of W (ldw apart) and Tokens tokens. Every dot product keeps kLanes
+// partial sums in one Lanes vector, lane j summing i ≡ j (mod kLanes) in order, and ends with sum_lanes' shuffle
+// tree and the scalar tail: the same operations in the same order whatever the tile, so a token's result does not
+// depend on which rows or tokens share its tile (batch invariance). Locality is the prefetch hint: 0
+// (non-temporal) when each weight is used in this one pass, 3 when later passes over the same rows read it again.
+template <int Rows, int Tokens, int Locality>
+void tile_dot(float* y, std::int64_t ldy, const float* w, std::int64_t ldw, ConstMat x, std::int64_t in,
+              std::int64_t body) {
+  Lanes acc[Rows][Tokens] = {};
   for (std::int64_t i = 0; i < body; i += kLanes) {
-    // never faults; past the last row it only wastes a line. (0, 0): for reading, non-temporal.
-    __builtin_prefetch(w + i + kPrefetchAhead, 0, 0);
-    const Lanes wi = load_lanes(w + i);
-    for (int t = 0; t < Tokens; ++t) acc[t] += wi * load_lanes(x.data + t * x.ld + i);
+    Lanes wi[Rows];
+    for (int r = 0; r < Rows; ++r) {
+      __builtin_prefetch(w + r * ldw + i + kPrefetchAhead, 0, Locality);  // never faults; past the end it wastes a line
+      wi[r] = load_lanes(w + r * ldw + i);
+    }
+    for (int t = 0; t < Tokens; ++t) {
+      const Lanes xt = load_lanes(x.data + t * x.ld + i);
+      for (int r = 0; r < Rows; ++r) acc[r][t] += wi[r] * xt;
+    }
   }
-  for (int t = 0; t < Tokens; ++t) {
-    const float* xt = x.data + t * x.ld;
-    float s = sum_lanes(acc[t]);
-    for (std::int64_t i = body; i < in; ++i) s += w[i] * xt[i];
-    out[t * ldy] += s;
-  }
+  for (int r = 0; r < Rows; ++r)
+    for (int t = 0; t < Tokens; ++t) {
+      const float *wr = w + r * ldw, *xt = x.data + t * x.ld;
+      float s = sum_lanes(acc[r][t]);
+      for (std::int64_t i = body; i < in; ++i) s += wr[i] * xt[i];
+      y[t * ldy + r] += s;
+    }
 }
+
+// Rows rows of W against all T tokens, Tokens at a time (then one at a time).
+template <int Rows, int Tokens, int Locality>
+void rows_by_tiles(float* y, std::int64_t ldy, const float* w, std::int64_t ldw, ConstMat x, std::int64_t T,
+                   std::int64_t in, std::int64_t body) {
+  std::int64_t t = 0;
+  for (; t + Tokens <= T; t += Tokens)
+    tile_dot<Rows, Tokens, Locality>(y + t * ldy, ldy, w, ldw, {x.data + t * x.ld, x.ld}, in, body);
+  for (; t < T; ++t) tile_dot<Rows, 1, Locality>(y + t * ldy, ldy, w, ldw, {x.data + t * x.ld, x.ld}, in, body);
+}
+
 }  // namespace
 
+// A decode step of up to kTileTokens tokens streams one row at a time: each row is read from memory once,
+// non-temporally, for all T tokens, its load feeding T FMAs (interleaving rows made one token 10–20% slower,
+// docs/inference.md). A batched step of more tokens is compute-bound instead, and passes over the same rows
+// kTileTokens tokens at a time: tiles of kTileRows × kTileTokens dot products reuse each load of W for four
+// tokens and each load of x for three rows, and the rows are prefetched to stay cached for the later passes
+// (non-temporal lines were evicted and fetched again from memory between passes). Measurements: docs/serve.md.
 void f32_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1) {
   const std::int64_t in = W.cols, body = in / kLanes * kLanes;
-  const float* base = W.f32_data();
   const std::int64_t ldw = W.row_bytes / static_cast<std::int64_t>(sizeof(float));
-  for (std::int64_t o = o0; o < o1; ++o) {
-    const float* w = base + o * ldw;
-    std::int64_t t = 0;
-    for (; t + 4 <= T; t += 4) row_dot<4>(y.data + t * y.ld + o, y.ld, w, {x.data + t * x.ld, x.ld}, in, body);
-    for (; t < T; ++t) row_dot<1>(y.data + t * y.ld + o, y.ld, w, {x.data + t * x.ld, x.ld}, in, body);
+  const float* w = W.f32_data() + o0 * ldw;
+  float* yo = y.data + o0;
+  std::int64_t o = o0;
+  if (T <= kTileTokens) {
+    for (; o < o1; ++o, w += ldw, ++yo) rows_by_tiles<1, kTileTokens, 0>(yo, y.ld, w, ldw, x, T, in, body);
+    return;
   }
+  for (; o + kTileRows <= o1; o += kTileRows, w += kTileRows * ldw, yo += kTileRows)
+    rows_by_tiles<kTileRows, kTileTokens, 3>(yo, y.ld, w, ldw, x, T, in, body);
+  for (; o < o1; ++o, w += ldw, ++yo) rows_by_tiles<1, kTileTokens, 3>(yo, y.ld, w, ldw, x, T, in, body);
 }
 
 void f32_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta) {
