@@ -7,7 +7,7 @@
 #include <cmath>
 #include <cstring>
 
-#if defined(__F16C__)
+#if defined(__F16C__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -20,21 +20,30 @@ namespace {
 void check_blocks(WeightType t, std::int64_t n) { (void)weight_row_bytes(t, n, "quantize"); }
 
 // roundf (ties away from zero), exactly, for finite v, without a library call: v − trunc(v) is exact, so the
-// comparison with 0.5 sees the true fraction. Vectorizes; the decode product rounds every activation with it.
+// comparison with 0.5 sees the true fraction.
 inline float round_half_away(float v) {
   const float t = std::trunc(v);
   return std::fabs(v - t) >= 0.5f ? t + std::copysign(1.0f, v) : t;
 }
 
-// max_j |x_j| over one block, as eight running maxima (max is exact, so the order does not matter; GCC
-// vectorizes the lanes where it keeps a single chain scalar).
+// max_j |x_j| over one block (max is exact, so the order does not matter). A NaN element is passed over, as
+// std::max(acc, NaN) does (_mm256_max_ps returns its second operand when either is NaN).
+#if defined(__AVX2__)
 inline float block_amax(const float* x) {
-  float lanes[8] = {};
-  for (std::int64_t j = 0; j < kQuantBlock; ++j) lanes[j % 8] = std::max(lanes[j % 8], std::fabs(x[j]));
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 m = _mm256_setzero_ps();
+  for (int k = 0; k < 4; ++k) m = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + 8 * k)), m);
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  return _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+}
+#else
+inline float block_amax(const float* x) {
   float amax = 0.0f;
-  for (const float l : lanes) amax = std::max(amax, l);
+  for (std::int64_t j = 0; j < kQuantBlock; ++j) amax = std::max(amax, std::fabs(x[j]));
   return amax;
 }
+#endif
 
 void f16_row_to_f32(const std::uint16_t* h, std::int64_t n, float* y) {
   std::int64_t i = 0;
@@ -45,6 +54,33 @@ void f16_row_to_f32(const std::uint16_t* h, std::int64_t n, float* y) {
   for (; i < n; ++i) y[i] = f16_to_f32(h[i]);
 }
 
+#if defined(__AVX2__)
+// A block's 32 codes round_half_away(x_j · id), eight lanes at a time through the same IEEE operations as the
+// scalar function (one product, an exact truncation and difference, a comparison), so the same bytes. The decode
+// product rounds every activation with it, once per matrix and thread chunk: the scalar loop (GCC leaves it
+// scalar) took a third of a q8_0 decode step's time (perf, bench tg128 --dtype q8_0).
+inline void round_block_q8_0(const float* x, float id, std::int8_t* q) {
+  const __m256 vid = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256i codes[4];
+  for (int k = 0; k < 4; ++k) {
+    const __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), vid);
+    const __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 away = _mm256_or_ps(one, _mm256_and_ps(sign, v));  // copysign(1, v)
+    const __m256 up = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(v, t)), half, _CMP_GE_OQ);
+    codes[k] = _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(up, away)));
+  }
+  // the packs interleave 128-bit halves: (0..3, 8..11 | 4..7, 12..15) per pair; the permute puts them in order
+  const __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(codes[0], codes[1]), _mm256_packs_epi32(codes[2], codes[3]));
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(q),
+                      _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+}
+#else
+inline void round_block_q8_0(const float* x, float id, std::int8_t* q) {
+  for (std::int64_t j = 0; j < kQuantBlock; ++j) q[j] = static_cast<std::int8_t>(round_half_away(x[j] * id));
+}
+#endif
+
 }  // namespace
 
 void quantize_row_q8_0(const float* x, std::int64_t n, BlockQ8_0* y) {
@@ -53,7 +89,7 @@ void quantize_row_q8_0(const float* x, std::int64_t n, BlockQ8_0* y) {
     const float d = block_amax(x) / 127.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;  // the float32 d, not the fp16 one: |q| ≤ 127 always
     y[b].d = f32_to_f16(d);
-    for (std::int64_t j = 0; j < kQuantBlock; ++j) y[b].qs[j] = static_cast<std::int8_t>(round_half_away(x[j] * id));
+    round_block_q8_0(x, id, y[b].qs);
   }
 }
 
