@@ -5,7 +5,9 @@
 //          peak_mb: the heap the prefill holds at its peak (activations; weights excluded).
 //   tg128  decode 128 tokens at batch 1 from an empty state, one recurrent step each (--scan does not apply: a
 //          step scans nothing); bound = read bandwidth ÷ weight bytes per token (every parameter once in its
-//          stored type, --dtype; the tied lm_head included). heap_growth: bytes 128 steps allocated after a first, warm-up, 128 — 0 when nothing
+//          stored type, --dtype; the tied lm_head included). compute_bound_tok_s: the decode product's rate on
+//          cached weights of the model's type (DecodeProductProbe, an in_proj-shaped matrix) ÷ the parameters,
+//          one multiply-add each per token: where a type's kernel, not memory, bounds the step. heap_growth: bytes 128 steps allocated after a first, warm-up, 128 — 0 when nothing
 //          is allocated per token.
 #include "bench_model.hpp"
 #include "heap_tracker.hpp"
@@ -75,10 +77,15 @@ void run_tg128(const bench::Options& o, const bench::Emit& emit) {
     const bench::Timing t = bench::time_ms(o.reps, decode, [&] { gbs.push_back(bandwidth.sample_gbs()); });
     const double weight_bytes = static_cast<double>(m.weight_bytes());
     const double bound = bench::median(gbs) * 1e9 / weight_bytes;
+    DecodeProductProbe product(m.weight_type(), 2 * m.config.d_inner, m.config.d_model, 1);
+    std::vector<double> gmacs;
+    for (int r = 0; r < o.reps; ++r) gmacs.push_back(product.sample_gmacs());
+    const double compute_bound = bench::median(gmacs) * 1e9 / static_cast<double>(macs_per_token(m.config));
     auto row = model_row("tg128", std::nullopt, th);
     add_tok_s(row, static_cast<double>(n), t);
     row.push_back({"bound_tok_s", bound, 1});
     row.push_back({"ratio", static_cast<double>(n) / (t.median_ms * 1e-3) / bound, 3});
+    row.push_back({"compute_bound_tok_s", compute_bound, 1});
     row.push_back({"heap_growth", growth});
     emit(row);
   }

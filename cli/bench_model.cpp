@@ -7,10 +7,13 @@
 #include <cblas.h>
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 
 #include "tinymamba/core/buffer.hpp"
 #include "tinymamba/core/parallel.hpp"
+#include "tinymamba/core/quantize.hpp"
+#include "tinymamba/ops/linear.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/init.hpp"
 #include "tinymamba/train/presets.hpp"
@@ -111,6 +114,38 @@ double ReadBandwidthProbe::sample_gbs() {
   });
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return static_cast<double>(kBandwidthFloats) * sizeof(float) / s / 1e9;
+}
+
+DecodeProductProbe::DecodeProductProbe(WeightType t, std::int64_t rows, std::int64_t cols, std::int64_t T)
+    : x_(static_cast<std::size_t>(T * cols)), y_(static_cast<std::size_t>(T * rows)), T_(T) {
+  std::vector<float> w(static_cast<std::size_t>(rows * cols));
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(static_cast<std::int64_t>(i * 2654435761u % 2001) - 1000) * 3.6e-5f;
+  for (std::size_t i = 0; i < x_.size(); ++i) x_[i] = static_cast<float>(static_cast<std::int64_t>(i * 7919 % 201) - 100) * 0.01f;
+  w_ = quantize_matrix(t, w.data(), rows, cols, "probe weights");
+  W_ = WeightMatrix::dense(t, w_.data(), rows, cols);
+  (void)sample_gmacs();  // warm-up: threads, and the weights into cache
+}
+
+double DecodeProductProbe::sample_gmacs() {
+  // passes of about 2·10⁸ multiply-adds in all, each thread looping over its own rows inside one parallel
+  // region: no barrier per pass, which on a loaded 2-core machine costs a small model's whole pass
+  constexpr double kMacs = 2e8;
+  constexpr std::int64_t kRowsPerBlock = 16;
+  const std::int64_t rows = W_.rows, blocks = (rows + kRowsPerBlock - 1) / kRowsPerBlock;
+  const double per_pass = static_cast<double>(T_ * rows * W_.cols);
+  const auto passes = static_cast<std::int64_t>(std::ceil(kMacs / per_pass));
+  const auto t0 = std::chrono::steady_clock::now();
+  parallel_for(blocks, [&](std::int64_t b0, std::int64_t b1, int) {
+    for (std::int64_t p = 0; p < passes; ++p)
+      linear_rows_accumulate({y_.data(), rows}, {x_.data(), W_.cols}, W_, T_, b0 * kRowsPerBlock,
+                             std::min(rows, b1 * kRowsPerBlock));
+  }, 1);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return static_cast<double>(passes) * per_pass / s / 1e9;
+}
+
+std::int64_t macs_per_token(const Config& c) {
+  return c.parameter_count() - (c.tie_embeddings ? 0 : c.padded_vocab() * c.d_model);
 }
 
 double sgemm_gflops(int reps) {

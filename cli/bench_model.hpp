@@ -46,10 +46,30 @@ class ReadBandwidthProbe {
   Buffer<float> data_;
   std::vector<float> partial_;
 };
+// The decode product's arithmetic rate, GMAC/s (multiply-adds): linear_rows_accumulate over one cached (rows, cols)
+// matrix of weight type t for T tokens, the rows split over the threads as a decode step splits them. The weights
+// stay in cache (read again every pass), so memory does not bound it: what a step's products could reach if
+// bandwidth were free, the compute bound of a decode (tg128 of the packed 4-bit types; the serve test's batched
+// steps).
+class DecodeProductProbe {
+ public:
+  DecodeProductProbe(WeightType t, std::int64_t rows, std::int64_t cols, std::int64_t T);
+  [[nodiscard]] double sample_gmacs();  // a few passes
+
+ private:
+  Buffer<std::byte> w_;
+  WeightMatrix W_;
+  std::vector<float> x_, y_;
+  std::int64_t T_;
+};
 // Each probe takes one untimed sample when it is made (a warm-up). The median of `reps` samples (the `sgemm` and
 // `membw` tests):
 [[nodiscard]] double sgemm_gflops(int reps);
 [[nodiscard]] double read_bandwidth_gbs(int reps);
+
+// Multiply-adds of one decode step per token: one per parameter, the embedding row lookup aside (a tied lm_head
+// counts once).
+[[nodiscard]] std::int64_t macs_per_token(const Config& c);
 
 // n token ids spread over the vocabulary (deterministic).
 [[nodiscard]] std::vector<std::int32_t> bench_ids(std::int64_t n, std::int64_t vocab);

@@ -2,7 +2,10 @@
 // cache — on the model under test (--shape, default the mamba-130m shape), without the HTTP layer around it
 // (which copies a few bytes per token). Rows:
 //   streams N   N concurrent greedy requests decoding 64 tokens each: the aggregate decode tok/s, from the
-//               moment all N have their first token until the last is done (all N advance in one step).
+//               moment all N have their first token until the last is done (all N advance in one step); its
+//               bounds, sampled right after: N × read bandwidth ÷ weight bytes (the weights read once a step) and
+//               the products' arithmetic at N tokens on cached weights (DecodeProductProbe) ÷ multiply-adds per
+//               token; ratio = decode_tok_s ÷ the lower one.
 //   ttft        time to first token for a 2,000-token prompt: cold (aligned forward chunks, then steps: the
 //               schedule that makes the cache exact), cold by `generate`'s plain forward (--parallel-prefill),
 //               and the same prompt again from the cache.
@@ -44,19 +47,36 @@ void run_serve_bench(const bench::Options& o, const bench::Emit& emit) {
   for (const int th : o.threads) {
     set_num_threads(th);
     for (const std::int64_t n : {1, 4, 16}) {
-      server::Metrics metrics;
-      server::Scheduler scheduler(m, tok, {.parallel = 16, .max_queue = 64}, metrics);
-      std::vector<std::shared_ptr<server::Job>> jobs;
       const std::int64_t tokens = 64;
-      for (std::int64_t i = 0; i < n; ++i) jobs.push_back(job({static_cast<std::int32_t>('A' + i)}, tokens));
-      TM_CHECK(scheduler.submit(jobs), "serve bench: the queue refused the jobs");
-      wait_all(jobs, [](const server::Job& j) { return !j.pieces.empty(); });
-      const auto t0 = Clock::now();
-      wait_all(jobs, [](const server::Job& j) { return j.done; });
-      const double s = seconds_since(t0);
+      const double s = [&] {
+        server::Metrics metrics;
+        server::Scheduler scheduler(m, tok, {.parallel = 16, .max_queue = 64}, metrics);
+        std::vector<std::shared_ptr<server::Job>> jobs;
+        for (std::int64_t i = 0; i < n; ++i) jobs.push_back(job({static_cast<std::int32_t>('A' + i)}, tokens));
+        TM_CHECK(scheduler.submit(jobs), "serve bench: the queue refused the jobs");
+        wait_all(jobs, [](const server::Job& j) { return !j.pieces.empty(); });
+        const auto t0 = Clock::now();
+        wait_all(jobs, [](const server::Job& j) { return j.done; });
+        return seconds_since(t0);
+      }();
+      // the bounds, sampled right after, once the scheduler's thread is gone: n tokens per pass over the weights,
+      // and the products' arithmetic at n tokens
+      ReadBandwidthProbe bandwidth;
+      DecodeProductProbe product(m.weight_type(), 2 * m.config.d_inner, m.config.d_model, n);
+      std::vector<double> gbs, gmacs;
+      for (int r = 0; r < 3; ++r) {
+        gbs.push_back(bandwidth.sample_gbs());
+        gmacs.push_back(product.sample_gmacs());
+      }
+      const double read_bound = static_cast<double>(n) * bench::median(gbs) * 1e9 / static_cast<double>(m.weight_bytes());
+      const double compute_bound = bench::median(gmacs) * 1e9 / static_cast<double>(macs_per_token(m.config));
+      const double tok_s = static_cast<double>(n * (tokens - 1)) / s;
       auto row = model_row("serve", std::nullopt, th);
       row.push_back({"streams", n});
-      row.push_back({"decode_tok_s", static_cast<double>(n * (tokens - 1)) / s, 1});
+      row.push_back({"decode_tok_s", tok_s, 1});
+      row.push_back({"read_bound_tok_s", read_bound, 1});
+      row.push_back({"compute_bound_tok_s", compute_bound, 1});
+      row.push_back({"ratio", tok_s / std::min(read_bound, compute_bound), 3});
       emit(row);
     }
     const auto prompt = bench_ids(2000, tok.vocab_size());
