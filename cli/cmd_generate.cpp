@@ -1,10 +1,12 @@
-// tinymamba generate — text generation: a parallel prefill of the prompt, then one recurrent step per token
-// (O(1) work and memory per token), sampling each next token, streaming the text as it is produced.
+// tinymamba generate — text generation: a prefill of the prompt (the server's aligned schedule, or the parallel
+// forward alone), then one recurrent step per token (O(1) work and memory per token), sampling each next token,
+// streaming the text as it is produced.
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -28,7 +30,7 @@ struct GenerateArgs {
   std::optional<std::int64_t> eos;
   std::optional<std::uint64_t> seed;
   SamplingParams sampling{.temperature = 0.8f, .top_k = 40, .top_p = 0.95f};
-  bool print_ids = false, ignore_eos = false, prompt_given = false, prompt_ids_given = false;
+  bool print_ids = false, ignore_eos = false, parallel_prefill = false, prompt_given = false, prompt_ids_given = false;
   int threads = 0;
 };
 
@@ -133,20 +135,22 @@ void run_generate(GenerateArgs a) {
   // be replayed; stderr holds nothing else until then, so a failure is exactly one line.
   const bool random_seed = !a.seed && a.sampling.temperature > 0;
 
-  // Prefill: each prompt by the parallel forward (in pieces), into its own state slot.
+  // Prefill: each prompt into its own state slot.
   const auto t_prefill = Clock::now();
   check_fits_in_memory(4.0 * static_cast<double>(batch) *
                            static_cast<double>(c.n_layer * (InferenceState::conv_size(c) + InferenceState::ssm_size(c)) +
                                                  2 * c.padded_vocab()),
                        cat(batch, " prompts: their recurrent states and logits"));
-  Engine engine(model, {.slots = batch, .scan = scan});
+  // the server's schedule by default (engine.hpp's PrefillBy::aligned), so `serve` gives the same tokens
+  const PrefillBy prefill_by = a.parallel_prefill ? PrefillBy::forward : PrefillBy::aligned;
+  Engine engine(model, {.slots = batch, .prefill_chunk = a.parallel_prefill ? 1024 : kAlignedPrefillChunk, .scan = scan});
   std::vector<Sequence> seqs;
   std::int64_t prefill_tokens = 0;
   for (std::int64_t b = 0; b < batch; ++b) {
     SamplingParams sp = a.sampling;
     sp.seed += static_cast<std::uint64_t>(b);  // each sequence its own stream
     seqs.emplace_back(std::move(prompts[b]), sp, stop, vocab, stream ? &*tok : nullptr);
-    (void)engine.prefill(seqs.back());
+    (void)engine.prefill(seqs.back(), std::numeric_limits<std::int64_t>::max(), prefill_by);
     prefill_tokens += seqs.back().prompt_tokens();
   }
   const double prefill_s = seconds_since(t_prefill);
@@ -229,6 +233,11 @@ const Registration reg(10, [](CLI::App& app) {
   sub->add_option("--eos", a->eos, "Stop at this token id (default: the tokenizer's <|endoftext|>)");
   sub->add_flag("--ignore-eos", a->ignore_eos, "Do not stop at the end-of-text token");
   sub->add_flag("--print-ids", a->print_ids, "Print the generated token ids instead of text");
+  sub->add_flag("--parallel-prefill", a->parallel_prefill,
+                "Prefill by the parallel forward in chunks of 1024 (faster for long prompts; serve "
+                "--parallel-prefill matches it). By default the prompt goes in chunks of 64 aligned to its start, "
+                "then the last (fewer than 64) tokens by recurrent steps: the schedule of `serve` and its state "
+                "cache, so both give the same tokens");
   add_scan_flag(sub, a->scan, "; for the prompt's prefill, decode steps scan nothing");
   add_threads_flag(sub, a->threads);
   add_dtype_flag(sub, a->dtype);

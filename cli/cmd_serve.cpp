@@ -57,7 +57,7 @@ void run_serve(const ServeArgs& a) {
       {.parallel = a.parallel,
        .max_queue = a.max_queue,
        .prefill_budget = a.prefill_budget > 0 ? a.prefill_budget : (a.parallel_prefill ? 1024 : 256),
-       .prefill_chunk = a.parallel_prefill ? 1024 : 64,  // 1024: generate's
+       .prefill_chunk = a.parallel_prefill ? 1024 : kAlignedPrefillChunk,  // 1024: generate --parallel-prefill
        .snapshot_every = a.parallel_prefill ? 1024 : 256,
        .cache_bytes = a.state_cache_mb << 20,
        .plain_prefill = a.parallel_prefill},
@@ -101,7 +101,9 @@ const Registration reg(15, [](CLI::App& app) {
   sub->add_option("--prefill-budget", a->prefill_budget,
                   "Prompt tokens absorbed between two decode steps (default 256; 1024 with --parallel-prefill)");
   sub->add_flag("--parallel-prefill", a->parallel_prefill,
-                "Prefill whole prompts by the parallel forward, as generate does (needs --state-cache-mb 0)");
+                "Prefill whole prompts by the parallel forward in chunks of 1024, as generate --parallel-prefill does "
+                "(faster for long prompts; needs --state-cache-mb 0). By default both use the aligned schedule that "
+                "the state cache resumes exactly");
   add_threads_flag(sub, a->threads);
   sub->callback([a] { run_serve(*a); });
 });

@@ -1,5 +1,5 @@
 // Model.generate: text generation on the library's engine (generate/engine.hpp), as `tinymamba generate` runs it
-// for one prompt: a chunked parallel prefill, then one recurrent step per token, the text streamed by the
+// for one prompt: the aligned prefill (engine.hpp), then one recurrent step per token, the text streamed by the
 // tokenizer's streaming decoder. Between two chunks or steps the GIL is taken back to look for Ctrl-C.
 #include <pybind11/stl.h>
 
@@ -18,13 +18,12 @@ class Generation {
   Generation(std::shared_ptr<PyModel> owner, std::vector<std::int32_t> prompt, const SamplingParams& sampling,
              const StopRule& stop)
       : owner_(std::move(owner)),
-        engine_(owner_->model, {.slots = 1}),
+        engine_(owner_->model, {.slots = 1, .prefill_chunk = kAlignedPrefillChunk}),
         seq_(std::move(prompt), sampling, stop, owner_->tokenizer->vocab_size(), owner_->tokenizer.get()) {
-    const EngineOptions defaults;
     for (bool ready = false; !ready && !seq_.finished();) {
       {
         py::gil_scoped_release nogil;
-        ready = engine_.prefill(seq_, defaults.prefill_chunk);
+        ready = engine_.prefill(seq_, kAlignedPrefillChunk, PrefillBy::aligned);
       }
       check_signals();
     }

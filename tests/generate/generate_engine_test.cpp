@@ -314,6 +314,61 @@ TEST(GenerateEngine, StepPrefillIsTheSameHoweverThePromptIsCut) {
   }
 }
 
+// The aligned schedule (PrefillBy::aligned, chunk 8 here so that a 47-token prompt has chunks and a tail): its state
+// after the prompt is, bit for bit, that of the forward over the aligned chunks [0, 8), …, [32, 40) followed by
+// lm_step for tokens 40..46, composed here from lm_forward and lm_step directly; it does not depend on how the
+// calls cut the prompt (max_tokens 1, 3 or all: a chunk is never split); and a sequence resumed from a snapshot at a
+// chunk end, or in the step tail at any token, continues to the same tokens. A resume inside the chunks, off a
+// chunk end, is an error: its state could not match.
+TEST(GenerateEngine, AlignedPrefillIsChunksThenStepsHoweverCalled) {
+  const Model& m = bundled_model();
+  const std::int64_t vocab = bundled_tokenizer().vocab_size(), chunk = 8;
+  const std::vector<std::int32_t> prompt = encode("BRUTUS:\nRomans, countrymen, and lovers! hear me");
+  const auto P = std::ssize(prompt);
+  ASSERT_EQ(aligned_forward_end(P, chunk), 40) << "the prompt should have 41..48 tokens, it has " << P;
+  Engine engine(m, {.slots = 2, .prefill_chunk = chunk});
+  const auto by = PrefillBy::aligned;
+  Sequence whole(prompt, kSampled, up_to(12), vocab);
+  ASSERT_TRUE(engine.prefill(whole, P, by));
+  {
+    InferenceState composed(m.config, 1);
+    Activations fwd;
+    for (std::int64_t t = 0; t < 40; t += chunk)
+      lm_forward(m, std::span(prompt).subspan(t, chunk), 1, chunk, fwd, {.last_logits_only = true}, &composed);
+    StepActivations acts;
+    for (std::int64_t t = 40; t < P; ++t) lm_step(m, std::span(prompt).subspan(t, 1), composed, acts);
+    composed.tokens_seen = P;
+    EXPECT_TRUE(same_state(engine.pool().snapshot(whole.slot()), composed));
+  }
+  run_to_end(engine, {&whole});
+  const Outcome want = outcome(engine, whole);
+  engine.release(whole);
+  for (std::int64_t piece : {1, 3}) {
+    Sequence s(prompt, kSampled, up_to(12), vocab);
+    while (!engine.prefill(s, piece, by)) {
+    }
+    run_to_end(engine, {&s});
+    expect_same(outcome(engine, s), want, "calls of " + std::to_string(piece));
+    engine.release(s);
+  }
+  for (std::int64_t at : {std::int64_t{16}, std::int64_t{40}, std::int64_t{43}}) {
+    Sequence first(prompt, kSampled, up_to(12), vocab);
+    while (first.prefilled() < at) (void)engine.prefill(first, std::min<std::int64_t>(chunk, at - first.prefilled()), by);
+    ASSERT_EQ(first.prefilled(), at);
+    const InferenceState snapshot = engine.pool().snapshot(first.slot());
+    engine.release(first);
+    Sequence resumed(prompt, kSampled, up_to(12), vocab);
+    engine.resume(resumed, snapshot);
+    ASSERT_TRUE(engine.prefill(resumed, P, by));
+    run_to_end(engine, {&resumed});
+    expect_same(outcome(engine, resumed), want, "resumed at " + std::to_string(at));
+    engine.release(resumed);
+  }
+  Sequence off(prompt, kSampled, up_to(12), vocab);
+  EXPECT_FALSE(engine.prefill(off, 5, PrefillBy::step));
+  EXPECT_THROW((void)engine.prefill(off, P, by), Error);
+}
+
 // With a detokenizer, the texts the steps return are, joined, the decoded generated ids (a byte-level model
 // may end a step inside a UTF-8 character: the decoder holds it back and the finish flushes it).
 TEST(GenerateEngine, StreamedTextIsTheDecodedTokens) {

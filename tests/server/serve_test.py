@@ -122,12 +122,17 @@ PROMPTS = ["ROMEO:", "JULIET:\nO", "First Citizen:\nBefore we proceed", "KING HE
            "CORIOLANUS:\nYou common cry", "What light", "LEAR:\nBlow", "Is this a dagger", "Good night", "PROSPERO:"]
 
 
-def test_same_as_generate():
-    """Plain and streamed completions equal `tinymamba generate` for the same seed (the same parallel prefill)."""
-    s = Server("--parallel-prefill", "--state-cache-mb", "0")
+LONG_PROMPT = ("First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n\n"
+               "First Citizen:\nYou are all resolved rather to die than to famish?\n\nAll:\nResolved. resolved.\n")
+
+
+def check_same_as_generate(server_flags, generate_flags):
+    s = Server(*server_flags)
     try:
-        for prompt, seed in [("ROMEO:", 1), ("First Citizen:\nBefore we proceed", 7)]:
-            want = generate(prompt, 40, seed, "--temperature", "0.8", "--top-k", "40", "--top-p", "0.95")
+        # a short prompt (steps only on the aligned schedule) and one of 150+ tokens (aligned chunks, then steps)
+        for prompt, seed in [("ROMEO:", 1), ("First Citizen:\nBefore we proceed", 7), (LONG_PROMPT, 3)]:
+            want = generate(prompt, 40, seed, "--temperature", "0.8", "--top-k", "40", "--top-p", "0.95",
+                            *generate_flags)
             got = s.complete(prompt=prompt, max_tokens=40, seed=seed, **SAMPLED)
             check(got["choices"][0]["text"] == want, f"plain completion of {prompt!r} equals generate")
             check(got["choices"][0]["finish_reason"] == "length", "finish_reason length")
@@ -135,10 +140,22 @@ def test_same_as_generate():
             check(done and streamed_text(chunks) == want, f"streamed completion of {prompt!r} equals generate")
             check(chunks[-1]["choices"][0]["finish_reason"] == "length", "the last chunk has the finish_reason")
             check("usage" not in chunks[-1], "no usage chunk unless asked for")
-        want = generate("KING", 30, 0, "--temperature", "0")
-        check(s.complete(prompt="KING", max_tokens=30, temperature=0)["choices"][0]["text"] == want, "greedy = generate")
+        for prompt in ["KING", LONG_PROMPT]:
+            want = generate(prompt, 30, 0, "--temperature", "0", *generate_flags)
+            got = s.complete(prompt=prompt, max_tokens=30, temperature=0)["choices"][0]["text"]
+            check(got == want, f"greedy completion of {prompt[:10]!r}... equals generate")
+            # again: the second time the prompt's state comes from the cache (when there is one), same tokens
+            got = s.complete(prompt=prompt, max_tokens=30, temperature=0)["choices"][0]["text"]
+            check(got == want, f"greedy completion of {prompt[:10]!r}... equals generate the second time")
     finally:
         s.stop()
+
+
+def test_same_as_generate():
+    """Plain and streamed completions equal `tinymamba generate` for the same seed: with the defaults of both (the
+    aligned prefill, the server's state cache on), and with --parallel-prefill on both (no cache)."""
+    check_same_as_generate([], [])
+    check_same_as_generate(["--parallel-prefill", "--state-cache-mb", "0"], ["--parallel-prefill"])
 
 
 def test_batch_invariance_16_streams():

@@ -29,32 +29,53 @@ bool Engine::prefill(Sequence& seq, std::int64_t max_tokens, PrefillBy by) {
   check_owned(seq, "prefill: the sequence");
   TM_CHECK(seq.prefilled_ < seq.prompt_tokens_, "prefill: all ", seq.prompt_tokens_, " prompt tokens are in already");
 
-  const std::span<const std::int32_t> prompt = seq.prompt();
-  const std::int64_t end = seq.prefilled_ + std::min(max_tokens, seq.prompt_tokens_ - seq.prefilled_);
+  std::int64_t end = seq.prefilled_ + std::min(max_tokens, seq.prompt_tokens_ - seq.prefilled_);
   const float* last_logits = nullptr;  // (V) after the last token absorbed
-  if (by == PrefillBy::step) {
-    const std::int64_t slot[1] = {seq.slot_};
-    for (; seq.prefilled_ < end; ++seq.prefilled_) {
-      lm_step(*model_, prompt.subspan(seq.prefilled_, 1), pool_.states(), step_acts_, slot);
-      pool_.add_tokens(seq.slot_, 1);
+  switch (by) {
+    case PrefillBy::step: last_logits = absorb_by_steps(seq, end); break;
+    case PrefillBy::forward: last_logits = absorb_by_forward(seq, end); break;
+    case PrefillBy::aligned: {
+      const std::int64_t chunk = options_.prefill_chunk;
+      const std::int64_t forward_end = aligned_forward_end(seq.prompt_tokens_, chunk);
+      if (seq.prefilled_ < forward_end) {
+        TM_CHECK(seq.prefilled_ % chunk == 0, "prefill: the aligned schedule continues from a multiple of ", chunk,
+                 " below token ", forward_end, ", not from token ", seq.prefilled_);
+        const std::int64_t chunks_end = std::min(forward_end, (end + chunk - 1) / chunk * chunk);
+        last_logits = absorb_by_forward(seq, chunks_end);
+        end = std::max(end, chunks_end);
+      }
+      if (seq.prefilled_ < end) last_logits = absorb_by_steps(seq, end);
+      break;
     }
-    last_logits = step_acts_.logits.data();
-  } else {
-    pool_.copy_out(seq.slot_, one_);
-    while (seq.prefilled_ < end) {
-      const std::int64_t n = std::min(options_.prefill_chunk, end - seq.prefilled_);
-      lm_forward(*model_, prompt.subspan(seq.prefilled_, n), 1, n, prefill_acts_,
-                 {.scan = options_.scan, .last_logits_only = true}, &one_);
-      seq.prefilled_ += n;
-    }
-    pool_.copy_in(seq.slot_, one_);
-    last_logits = prefill_acts_.logits.data();
   }
   if (seq.prefilled_ == seq.prompt_tokens_) {
     seq.logits_.assign(last_logits, last_logits + model_->config.padded_vocab());
     if (seq.stop_.reached(seq.generated())) seq.finish_ = FinishReason::length;
   }
   return seq.ready();
+}
+
+const float* Engine::absorb_by_steps(Sequence& seq, std::int64_t end) {
+  const std::span<const std::int32_t> prompt = seq.prompt();
+  const std::int64_t slot[1] = {seq.slot_};
+  for (; seq.prefilled_ < end; ++seq.prefilled_) {
+    lm_step(*model_, prompt.subspan(seq.prefilled_, 1), pool_.states(), step_acts_, slot);
+    pool_.add_tokens(seq.slot_, 1);
+  }
+  return step_acts_.logits.data();
+}
+
+const float* Engine::absorb_by_forward(Sequence& seq, std::int64_t end) {
+  const std::span<const std::int32_t> prompt = seq.prompt();
+  pool_.copy_out(seq.slot_, one_);
+  while (seq.prefilled_ < end) {
+    const std::int64_t n = std::min(options_.prefill_chunk, end - seq.prefilled_);
+    lm_forward(*model_, prompt.subspan(seq.prefilled_, n), 1, n, prefill_acts_,
+               {.scan = options_.scan, .last_logits_only = true}, &one_);
+    seq.prefilled_ += n;
+  }
+  pool_.copy_in(seq.slot_, one_);
+  return prefill_acts_.logits.data();
 }
 
 void Engine::resume(Sequence& seq, const InferenceState& snapshot) {

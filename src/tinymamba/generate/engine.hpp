@@ -32,8 +32,19 @@ struct EngineOptions {
 // lm_step per token — slower for long prompts (one weight read per token), but its result for a prefix does
 // not depend on how the prompt was cut, while the forward's rounding does (its products and scan see the chunk
 // lengths): a state after any prefix absorbed by steps, however reached, is bitwise the same, which is what a
-// cache of prefix states needs to resume exactly at any token (the server's).
-enum class PrefillBy { forward, step };
+// cache of prefix states needs to resume exactly at any token (the server's). aligned: the schedule such a cache
+// can resume exactly, and the default of every entry point (`tinymamba generate`, the Python module, the
+// server), so that they give the same tokens bit for bit: the forward over chunks of prefill_chunk
+// (kAlignedPrefillChunk) aligned to the prompt's start, up to aligned_forward_end, then steps — fewer than a
+// chunk, the last prompt token included. A chunk is never split: max_tokens rounds up to the chunk's end.
+enum class PrefillBy { forward, step, aligned };
+
+inline constexpr std::int64_t kAlignedPrefillChunk = 64;  // the aligned schedule's chunk (docs/serve.md)
+
+// Where the aligned schedule's forward stops for a prompt of L tokens: chunk·⌊(L−1)/chunk⌋.
+[[nodiscard]] constexpr std::int64_t aligned_forward_end(std::int64_t prompt_tokens, std::int64_t chunk) {
+  return (prompt_tokens - 1) / chunk * chunk;
+}
 
 // Not thread-safe: one caller drives an engine (its steps use all the library's threads).
 class Engine {
@@ -72,6 +83,9 @@ class Engine {
 
  private:
   void check_owned(const Sequence& seq, const char* what) const;
+  // Absorb seq's prompt up to token `end`; each returns the logits (V) after the last token absorbed.
+  const float* absorb_by_forward(Sequence& seq, std::int64_t end);
+  const float* absorb_by_steps(Sequence& seq, std::int64_t end);
 
   const Model* model_;
   EngineOptions options_;

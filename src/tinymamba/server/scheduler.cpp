@@ -170,8 +170,7 @@ void Scheduler::admit() {
 }
 
 std::int64_t Scheduler::forward_end(std::int64_t prompt_tokens) const {
-  return options_.plain_prefill ? prompt_tokens
-                                : (prompt_tokens - 1) / options_.prefill_chunk * options_.prefill_chunk;
+  return options_.plain_prefill ? prompt_tokens : aligned_forward_end(prompt_tokens, options_.prefill_chunk);
 }
 
 // Absorbs about prefill_budget prompt tokens, oldest sequence first, on the schedule of the header.
@@ -194,14 +193,11 @@ void Scheduler::prefill_some() {
           budget -= n;
           continue;
         }
-        if (done < B) {  // one aligned chunk (done is a multiple of prefill_chunk here)
-          (void)engine_.prefill(s, options_.prefill_chunk);
-          budget -= options_.prefill_chunk;
-        } else {
-          const std::int64_t n = std::min(budget, (done < L - 1 ? L - 1 : L) - done);
-          (void)engine_.prefill(s, n, PrefillBy::step);
-          budget -= n;
-        }
+        // one aligned chunk (done is a multiple of prefill_chunk below B), or steps up to L − 1 (a snapshot), then L
+        const std::int64_t n =
+            done < B ? options_.prefill_chunk : std::min(budget, (done < L - 1 ? L - 1 : L) - done);
+        (void)engine_.prefill(s, n, PrefillBy::aligned);
+        budget -= n;
         const std::int64_t p = s.prefilled();
         if (p < L && ((p <= B && p % options_.snapshot_every == 0) || p == L - 1)) cache_snapshot(s);
       }

@@ -18,9 +18,13 @@ constexpr std::int64_t kPanelAlign = 16;
 
 void panel_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta) {
   const std::int64_t out = W.rows, in = W.cols;
-  // panels small enough that every thread gets one when out is small (x_proj, dt_proj)
-  const std::int64_t per_thread = (out + num_threads() - 1) / num_threads();
-  const std::int64_t rows = std::clamp((per_thread + kPanelAlign - 1) / kPanelAlign * kPanelAlign, kPanelAlign, kPanelRows);
+  // as many panels as a whole number of rounds over the threads needs (every thread gets one when out is small,
+  // as x_proj; and out_proj's 768 rows make 4 panels of 192, not 3 of 256 that left one of 2 threads idle for a
+  // third of the product), each at most kPanelRows
+  const std::int64_t threads = num_threads(), max_panels = (out + kPanelAlign - 1) / kPanelAlign;
+  const std::int64_t rounds = (out + kPanelRows * threads - 1) / (kPanelRows * threads);
+  const std::int64_t wanted = std::min(rounds * threads, max_panels);
+  const std::int64_t rows = ((out + wanted - 1) / wanted + kPanelAlign - 1) / kPanelAlign * kPanelAlign;
   const std::int64_t panels = (out + rows - 1) / rows;
   parallel_for(panels, [&](std::int64_t p0, std::int64_t p1, int) {
     thread_local Buffer<float> panel;  // (rows, in); sized on first use, then reused
