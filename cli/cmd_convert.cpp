@@ -1,12 +1,14 @@
 // tinymamba convert — rewrite any supported model (folder or .gguf) in the Hugging Face safetensors layout, e.g. a
 // state-spaces pytorch_model.bin, without Python: float32, or the large matrices in f16 / bf16 (--dtype); or as
-// one GGUF file (--format gguf) in any --dtype.
+// one GGUF file (--format gguf) in any --dtype. The model's tokenizer (tokenizer.json, or a GGUF's keys) goes along.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 
 #include "command.hpp"
 #include "common.hpp"
+#include "model_tokenizer.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/io/gguf_model.hpp"
@@ -20,6 +22,17 @@ struct ConvertArgs {
   std::string model_dir, out, dtype, format = "safetensors";
 };
 
+// The model's tokenizer, to travel with it; one tinymamba cannot read (e.g. a GGUF's SentencePiece vocabulary)
+// stays behind, with a note, since the weights convert all the same.
+std::optional<ModelTokenizer> tokenizer_to_carry(const std::string& model) {
+  try {
+    return model_tokenizer(model);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "note: the tokenizer is not carried over: %s\n", e.what());
+    return std::nullopt;
+  }
+}
+
 void run_convert(const ConvertArgs& a) {
   namespace fs = std::filesystem;
   std::string why;
@@ -28,15 +41,14 @@ void run_convert(const ConvertArgs& a) {
   if (a.format == "gguf") {
     TM_CHECK(out_kind == PathKind::missing || out_kind == PathKind::regular, a.out, ": exists and is not a file");
     const Model m = load_model_as(a.model_dir, a.dtype);
-    // The folder's tokenizer travels in the file, so that `generate -m DEST` needs nothing else.
-    const std::string tokenizer = (fs::path(a.model_dir) / "tokenizer.json").string();
-    const bool has_tokenizer = path_kind(a.model_dir) == PathKind::directory && path_kind(tokenizer) == PathKind::regular;
+    // The model's tokenizer travels in the file, so that `generate -m DEST` needs nothing else.
+    const auto tokenizer = tokenizer_to_carry(a.model_dir);
     save_model_gguf(m, a.out,
-                    has_tokenizer ? gguf_tokenizer_keys(read_text_file(tokenizer), m.config.padded_vocab(), tokenizer)
-                                  : std::map<std::string, GgufValue>{});
+                    tokenizer ? gguf_tokenizer_keys(tokenizer->json, m.config.padded_vocab(), tokenizer->name)
+                              : std::map<std::string, GgufValue>{});
     std::printf("wrote %s (GGUF, %lld parameters, %s%s)\n", a.out.c_str(),
                 static_cast<long long>(m.config.parameter_count()), std::string(weight_type_name(m.weight_type())).c_str(),
-                has_tokenizer ? ", tokenizer" : ", no tokenizer");
+                tokenizer ? ", tokenizer" : ", no tokenizer");
     return;
   }
   TM_CHECK(out_kind == PathKind::missing || out_kind == PathKind::directory, a.out, ": exists and is not a directory");
@@ -47,9 +59,14 @@ void run_convert(const ConvertArgs& a) {
   TM_CHECK(weight_type_block(t) == 1, "--dtype ", weight_type_name(t),
            ": safetensors holds f32, f16 and bf16 tensors, not ggml's block types");
   const Model m = load_model_as(a.model_dir, a.dtype);
+  const auto tokenizer = tokenizer_to_carry(a.model_dir);  // a GGUF's keys become the folder's tokenizer.json
   save_model_hf(m, a.out);
-  std::printf("wrote %s (config.json, model.safetensors: %lld parameters, %s)\n", a.out.c_str(),
-              static_cast<long long>(m.config.parameter_count()), std::string(weight_type_name(t)).c_str());
+  if (tokenizer)
+    write_file_atomic((fs::path(a.out) / "tokenizer.json").string(),
+                      [&](const ByteSink& sink) { sink(tokenizer->json.data(), tokenizer->json.size()); });
+  std::printf("wrote %s (config.json, model.safetensors%s: %lld parameters, %s)\n", a.out.c_str(),
+              tokenizer ? ", tokenizer.json" : "", static_cast<long long>(m.config.parameter_count()),
+              std::string(weight_type_name(t)).c_str());
 }
 
 const Registration reg(31, [](CLI::App& app) {

@@ -7,6 +7,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "model_tokenizer.hpp"
 #include "text_encoder.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/io/model_folder.hpp"
@@ -24,13 +25,13 @@ struct EvalArgs {
   int threads = 0;
 };
 
-// --bytes / --tokenizer as given, else the model folder's tokenizer.json, else bytes for a model of <= 256 ids.
+// --bytes / --tokenizer as given, else the model's own (the folder's tokenizer.json, a GGUF's tokenizer.ggml.*
+// keys), else bytes for a model of <= 256 ids.
 train::TextEncoder encoder_for(const EvalArgs& a, const Model& m) {
   if (a.bytes || !a.tokenizer.empty()) return make_text_encoder(a.bytes, a.tokenizer);
-  const fs::path beside = fs::path(a.model_dir) / "tokenizer.json";
-  if (fs::exists(beside)) return make_text_encoder(false, beside.string());
-  TM_CHECK(m.config.padded_vocab() <= 256, a.model_dir, " has no tokenizer.json and a vocabulary of ",
-           m.config.padded_vocab(), ": pass --tokenizer FILE (or --bytes)");
+  if (const auto travels = model_tokenizer(a.model_dir)) return text_encoder_from_json(travels->json, travels->name);
+  TM_CHECK(m.config.padded_vocab() <= 256, a.model_dir, " has no tokenizer (tokenizer.json, or a GGUF's "
+           "tokenizer.ggml.* keys) and a vocabulary of ", m.config.padded_vocab(), ": pass --tokenizer FILE (or --bytes)");
   return train::byte_encoder();
 }
 

@@ -5,7 +5,6 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -13,11 +12,11 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "model_tokenizer.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
 #include "tinymamba/core/parse_ids.hpp"
 #include "tinymamba/generate/engine.hpp"
-#include "tinymamba/io/gguf_tokenizer.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/tokenizer/utf8.hpp"
 
@@ -88,17 +87,12 @@ void run_generate(GenerateArgs a) {
   const Model model = load_model_as(dir, a.dtype);
   const Config& c = model.config;
   std::string tok_path = a.tokenizer;
-  const bool folder = path_kind(dir) == PathKind::directory;  // else a .gguf file
-  if (tok_path.empty() && folder && path_kind((std::filesystem::path(dir) / "tokenizer.json").string()) != PathKind::missing)
-    tok_path = (std::filesystem::path(dir) / "tokenizer.json").string();
   std::optional<Tokenizer> tok;
-  if (tok_path.empty() && !folder) {  // a .gguf file: its tokenizer.ggml.* keys, when it has them
-    const GgufFile g = read_gguf(dir);
-    if (g.find("tokenizer.ggml.model"))
-      tok.emplace(Tokenizer::from_json(tokenizer_json_from_gguf(g, dir), dir + " (tokenizer.ggml.*)"));
-    tok_path = dir;
-  } else if (!tok_path.empty()) {
+  if (!tok_path.empty()) {
     tok.emplace(Tokenizer::load(tok_path));
+  } else if (const auto travels = model_tokenizer(dir)) {  // the folder's tokenizer.json, or the GGUF's keys
+    tok.emplace(Tokenizer::from_json(travels->json, travels->name));
+    tok_path = travels->name;
   }
   if (tok) {
     TM_CHECK(tok->vocab_size() <= c.padded_vocab(), tok_path, ": ", tok->vocab_size(),

@@ -10,6 +10,7 @@
 
 #include "command.hpp"
 #include "common.hpp"
+#include "model_tokenizer.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/server/http_server.hpp"
@@ -46,8 +47,12 @@ void run_serve(const ServeArgs& a) {
 
   const std::string dir = a.model_dir.empty() ? default_model_dir() : a.model_dir;
   const Model model = load_model(dir);
-  std::string tok_path = a.tokenizer.empty() ? (std::filesystem::path(dir) / "tokenizer.json").string() : a.tokenizer;
-  const Tokenizer tok = Tokenizer::load(tok_path);
+  std::string tok_path = a.tokenizer;
+  const auto travels = tok_path.empty() ? model_tokenizer(dir) : std::nullopt;  // tokenizer.json, or a GGUF's keys
+  if (travels) tok_path = travels->name;
+  TM_CHECK(!tok_path.empty(), dir, ": the model has no tokenizer (tokenizer.json, or a GGUF's tokenizer.ggml.* keys); "
+           "pass -t TOKENIZER.json");
+  const Tokenizer tok = travels ? Tokenizer::from_json(travels->json, tok_path) : Tokenizer::load(tok_path);
   TM_CHECK(tok.vocab_size() <= model.config.padded_vocab(), tok_path, ": ", tok.vocab_size(),
            " token ids do not fit the model's vocabulary of ", model.config.padded_vocab());
 

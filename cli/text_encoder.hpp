@@ -12,5 +12,7 @@
 namespace tinymamba::cli {
 
 [[nodiscard]] train::TextEncoder make_text_encoder(bool bytes, const std::string& tokenizer_path);
+// The same for a tokenizer.json's text already in memory (a GGUF file's tokenizer); `name` is used in messages.
+[[nodiscard]] train::TextEncoder text_encoder_from_json(const std::string& json_text, const std::string& name);
 
 }  // namespace tinymamba::cli

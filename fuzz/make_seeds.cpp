@@ -10,7 +10,7 @@
 //   parse_ids         the golden ids written as the CLI takes them, and a few bad ones
 //   model             config.json + model.safetensors pairs of tiny models, in model_fuzz's input format
 //   completion_request  bodies of POST /v1/completions: every field, the prompt forms, and a few bad ones
-//   gguf              the tiny model as GGUF files, f32 and q8_0
+//   gguf              the tiny model as GGUF files, f32 and q8_0, and a tiny Mamba-2 (arch mamba2) in f32
 // and, for each target, the inputs in fuzz/regressions/<target>/ that once found a bug.
 #include <algorithm>
 #include <cstdio>
@@ -63,6 +63,8 @@ Model tiny_model(const std::string& config_text) {
 
 const char* kTinyOfficial = R"({"d_model": 8, "n_layer": 1, "vocab_size": 13, "pad_vocab_size_multiple": 8,
   "ssm_cfg": {"d_state": 4, "d_conv": 2, "expand": 2}})";
+const char* kTinyMamba2 = R"({"d_model": 8, "n_layer": 1, "vocab_size": 13, "pad_vocab_size_multiple": 8,
+  "ssm_cfg": {"layer": "Mamba2", "d_state": 4, "d_conv": 2, "expand": 2, "headdim": 4, "ngroups": 2}})";
 const char* kTinyHf = R"({"model_type": "mamba", "hidden_size": 6, "num_hidden_layers": 2, "vocab_size": 10,
   "state_size": 2, "conv_kernel": 3, "expand": 2, "intermediate_size": 10, "time_step_rank": 3, "use_bias": true,
   "use_conv_bias": false, "tie_word_embeddings": false})";
@@ -283,6 +285,8 @@ void gguf_seeds(const fs::path& out, const fs::path& scratch) {
     save_model_gguf(m, scratch.string());
     put(out, "tiny_" + std::string(weight_type_name(t)), slurp(scratch));
   }
+  save_model_gguf(tiny_model(kTinyMamba2), scratch.string());  // arch mamba2: 4 heads in 2 groups
+  put(out, "tiny_mamba2_f32", slurp(scratch));
 }
 
 int main(int argc, char** argv) {
