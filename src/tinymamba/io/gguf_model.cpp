@@ -123,6 +123,9 @@ Model model_from_gguf(const GgufFile& f, const std::string& source) {
                                     reinterpret_cast<std::uintptr_t>(t->bytes.data()) % alignof(float) == 0)) {
       in_place.push_back({p.name, WeightMatrix::dense(t->type, t->bytes.data(), rows, cols), f.keep_alive});
       if (t->type != WeightType::f32) ++counts[t->type];
+      const auto* values = reinterpret_cast<const float*>(t->bytes.data());
+      for (std::int64_t i = 0; t->type == WeightType::f32 && i < p.numel; ++i)
+        TM_CHECK(std::isfinite(values[i]), source, ": tensor ", name, " element ", i, " is not finite");
       continue;
     }
     copied.emplace_back(&p, t);

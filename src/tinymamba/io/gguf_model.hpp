@@ -1,8 +1,9 @@
 // Mamba-1 models in GGUF files as llama.cpp writes and reads them (arch `mamba`; ../shared/reference/gguf-mamba.md
 // §2–3, §7): the hparams from `mamba.*` keys, tensors under llama.cpp's names with ggml's reversed dims,
 // conv1d squeezed to (d_inner, d_conv), and ssm_a holding A = −exp(A_log) (read back as A_log = log(−A)).
-// Reading: matrices stored in a reduced type are used in place from the mapped file (Model::use_weights_in_place);
-// float tensors (and f32 matrices) are converted into the model's float32 buffer. Every expected tensor must be
+// Reading: the large matrices, of every type, are used in place from the mapped file (Model's in-place
+// constructor; one f32 matrix not aligned to a float is copied); the small float tensors are converted into the
+// model's float32 buffer. Every expected tensor must be
 // present with its shape; missing, unexpected and misshapen tensors, other archs and non-finite values are errors
 // naming the file and the tensor.
 #pragma once

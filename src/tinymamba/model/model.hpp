@@ -45,8 +45,8 @@ struct Model {
   Model(Model&&) noexcept = default;
   Model& operator=(Model&&) noexcept = default;
 
-  // The float32 parameters, mutable (initialization, loading, training), after make_owned; an Error for a model
-  // whose weights are stored in another type (training needs float32: no silent up-cast).
+  // The float32 parameters, mutable (initialization, loading, training), owned first (make_owned); an Error for
+  // a model whose weights are stored in another type (training needs float32: no silent up-cast).
   [[nodiscard]] Weights weights();
   // Makes `params` hold every parameter, copying float32 matrices used in place out of their file (training and
   // anything else that writes weights); nothing for a model that owns them already; an Error for a model whose
