@@ -23,7 +23,7 @@ void run_train512(const bench::Options& o, const bench::Emit& emit) {
       gflops.reserve(static_cast<std::size_t>(o.reps));
       const std::int64_t before = heap::current_bytes();
       heap::reset_peak();
-      train::AdamW opt(m.layout, static_cast<std::int64_t>(m.params.size()), {}, train::decay_flags(m.layout));
+      train::AdamW opt(m.layout, parameter_buffer_size(m.layout), {}, train::decay_flags(m.layout));
       train::TrainStep step(m, opt, 1.0, scan);
       const bench::Timing t = bench::time_ms(
           o.reps, [&] { (void)step.run(ids, 1, L, 1, 1e-5); }, [&] { gflops.push_back(sgemm.sample_gflops()); });

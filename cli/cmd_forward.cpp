@@ -82,7 +82,7 @@ void run_forward(const ForwardArgs& a) {
   }
   if (a.loss) out["loss"] = make_f32({1}, {static_cast<float>(lm_loss(model, ids, acts))});
   if (a.grads) {
-    Buffer<float> grads(model.params.size(), 0.0f);
+    Buffer<float> grads(static_cast<std::size_t>(parameter_buffer_size(model.layout)), 0.0f);
     lm_backward(model, ids, acts, grads.data(), scan);
     for (const auto& p : model.layout) out["grad." + p.name] = f32_tensor(p.shape, grads.data() + p.offset, p.numel);
   }

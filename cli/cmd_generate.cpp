@@ -5,6 +5,8 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -53,6 +55,16 @@ std::vector<std::pair<std::string, std::string>> read_prompts_file(const std::st
   TM_CHECK(!prompts.empty(), path, ": no prompts (one prompt per non-empty line)");
   TM_CHECK(prompts.size() <= 4096, path, ": more than 4096 prompts");
   return prompts;
+}
+
+// The peak resident memory of this process in bytes: the kernel's VmHWM (counted since exec, so a parent's
+// memory never shows); 0 where /proc does not say. Weights used in place from a mapped file count as their
+// pages are read (bench --tests rss).
+double peak_rss_bytes() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("VmHWM:")) return std::strtod(line.c_str() + 6, nullptr) * 1024;  // "VmHWM:  1234 kB"
+  return 0;
 }
 
 // The stop rule for `-n N [--eos ID] [--ignore-eos]`: EOS is --eos if given, else the tokenizer's (none if it
@@ -193,10 +205,10 @@ void run_generate(GenerateArgs a) {
   std::int64_t new_tokens = 0;
   for (const Sequence& s : seqs) new_tokens += s.generated_tokens();
   if (random_seed) std::fprintf(stderr, "seed: %llu; ", static_cast<unsigned long long>(a.sampling.seed));
-  std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s, %lld steps of batch %lld)\n",
+  std::fprintf(stderr, "prefill: %lld tokens in %.3f s (%.1f tok/s); decode: %lld tokens in %.3f s (%.1f tok/s, %lld steps of batch %lld); peak RSS %.1f MB\n",
                static_cast<long long>(prefill_tokens), prefill_s, prefill_tokens / std::max(prefill_s, 1e-9),
                static_cast<long long>(new_tokens), decode_s, new_tokens / std::max(decode_s, 1e-9),
-               static_cast<long long>(decode_steps), static_cast<long long>(batch));
+               static_cast<long long>(decode_steps), static_cast<long long>(batch), peak_rss_bytes() / 1e6);
 }
 
 const Registration reg(10, [](CLI::App& app) {

@@ -95,7 +95,7 @@ py::tuple loss_and_grads(PyModel& pm, const py::object& ids_obj) {
   const auto ids = token_ids(ids_obj, 2, "ids", shape);
   if (shape[1] < 2)
     throw py::value_error(cat("ids: a next-token loss needs at least 2 tokens per row, got ", shape[1]));
-  auto* grads = new Buffer<float>(pm.model.params.size(), 0.0f);
+  auto* grads = new Buffer<float>(static_cast<std::size_t>(parameter_buffer_size(pm.model.layout)), 0.0f);
   const py::capsule owner(grads, [](void* p) { delete static_cast<Buffer<float>*>(p); });
   double loss = 0;
   {
@@ -153,6 +153,7 @@ parameter under its official name; the arrays are views into one buffer. A tied 
           "parameters",
           [](py::object self) {
             auto& pm = self.cast<PyModel&>();
+            pm.model.make_owned();  // writable views: a copy of the matrices used in place from the file
             py::dict out;
             for (const ParamInfo& p : pm.model.layout)
               out[py::str(p.name)] = view_array(pm.model.params.data() + p.offset, {p.shape.begin(), p.shape.end()}, self);

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -37,14 +38,15 @@ int temp_files_in(const fs::path& dir) {
   return n;
 }
 
-// Same shape and the same value in every parameter (the layout's padding between tensors does not count).
+// Same shape and the same value in every parameter, wherever each model keeps it (a loaded model uses its
+// matrices in place from the file; the layout's padding between tensors does not count).
 bool same_params(const Model& a, const Model& b) {
   if (a.config.d_model != b.config.d_model || a.layout.size() != b.layout.size()) return false;
+  const std::vector<Model::TensorStorage> sa = a.storage(), sb = b.storage();
   for (std::size_t i = 0; i < a.layout.size(); ++i) {
-    const ParamInfo& p = a.layout[i];
-    if (p.name != b.layout[i].name || p.shape != b.layout[i].shape) return false;
-    if (!std::equal(a.params.data() + p.offset, a.params.data() + p.offset + p.numel,
-                    b.params.data() + b.layout[i].offset))
+    if (a.layout[i].name != b.layout[i].name || a.layout[i].shape != b.layout[i].shape) return false;
+    if (sa[i].type != sb[i].type || sa[i].bytes != sb[i].bytes ||
+        std::memcmp(sa[i].data, sb[i].data, static_cast<std::size_t>(sa[i].bytes)) != 0)
       return false;
   }
   return true;

@@ -79,7 +79,7 @@ void run_lm_case(const Case& c, CaseReport& report) {
       const Buffer<float> logits = lm_forward_recurrent(model, ids, B, L, prefill_length(c, L), state, algo, variant.ssd);
       check_fidelity(report, c, "logits_prefill_step", {logits.begin(), logits.end()}, label);
     }
-    Buffer<float> grads(model.params.size(), 0.0f);
+    Buffer<float> grads(static_cast<std::size_t>(parameter_buffer_size(model.layout)), 0.0f);
     lm_backward(model, ids, acts, grads.data(), algo);
     for (const auto& p : model.layout) {
       if (!has(c, "grad." + p.name)) continue;

@@ -121,7 +121,7 @@ void run_train_case(const Case& c, CaseReport& report) {
   for (const ScanAlgorithm algo : all_scan_algorithms()) {
     const std::string label = algo == kDefaultScan ? "" : " [scan=" + std::string(scan_algorithm_name(algo)) + "]";
     Model model = model_from_tensors(config, c.file.tensors, c.relative, /*ignore_extra=*/true);
-    train::AdamW opt(model.layout, static_cast<std::int64_t>(model.params.size()),
+    train::AdamW opt(model.layout, parameter_buffer_size(model.layout),  // TrainStep makes the model own its weights
                      {.beta1 = o.beta1, .beta2 = o.beta2, .eps = o.eps, .weight_decay = o.weight_decay},
                      train::decay_flags(model.layout));
     train::TrainStep step(model, opt, o.clip, algo);

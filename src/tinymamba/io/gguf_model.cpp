@@ -167,19 +167,36 @@ Model model_from_gguf(const GgufFile& f, const std::string& source) {
   c.resolve(source);
 
   check_tensors(f, c, source);
-  Model m(c);
-  std::vector<std::pair<std::string, WeightMatrix>> in_place;
+  const std::vector<ParamInfo> layout = parameter_layout(c);
+  std::vector<Model::InPlaceMatrix> in_place;
+  std::vector<std::pair<const ParamInfo*, const GgufTensor*>> copied;  // the float32 tensors, filled below
   std::map<WeightType, int> counts;
-  for (const ParamInfo& p : m.layout) {
+  for (const ParamInfo& p : layout) {
     const std::string name = gguf_name(p.name);
-    const GgufTensor* t = f.tensor(name);  // present, with these dims: check_tensors
+    const GgufTensor* t = f.tensor(name);  // present, with these dims, type and bytes: check_tensors
     const std::int64_t cols = t->ne[0], rows = p.numel / cols;
-    if (is_large_matrix(p.name) && t->type != WeightType::f32) {
-      in_place.emplace_back(p.name, WeightMatrix::dense(t->type, t->bytes.data(), rows, cols));
-      ++counts[t->type];
+    // Every large matrix is used in place, float32 too (GGUF aligns tensor data to 32 bytes; one a file did not
+    // align to its float is copied into the float32 buffer instead).
+    if (is_large_matrix(p.name) && (t->type != WeightType::f32 ||
+                                    reinterpret_cast<std::uintptr_t>(t->bytes.data()) % alignof(float) == 0)) {
+      in_place.push_back({p.name, WeightMatrix::dense(t->type, t->bytes.data(), rows, cols), f.keep_alive});
+      if (t->type != WeightType::f32) ++counts[t->type];
+      const auto* values = reinterpret_cast<const float*>(t->bytes.data());
+      for (std::int64_t i = 0; t->type == WeightType::f32 && i < p.numel; ++i)
+        TM_CHECK(std::isfinite(values[i]), source, ": tensor ", name, " element ", i, " is not finite");
       continue;
     }
-    float* dst = m.params.data() + p.offset;
+    copied.emplace_back(&p, t);
+  }
+  WeightType most = WeightType::f32;  // the type most large matrices have: the model's weight_type()
+  for (const auto& [type, n] : counts)
+    if (most == WeightType::f32 || n > counts[most]) most = type;
+  Model m(c, std::move(in_place), most);
+  for (const auto& [pp, t] : copied) {
+    const ParamInfo& p = *pp;
+    const std::string name = gguf_name(p.name);
+    const std::int64_t cols = t->ne[0], rows = p.numel / cols;
+    float* dst = m.f32_tensor(p.name);
     const std::int64_t row_bytes = weight_row_bytes(t->type, cols, name);
     for (std::int64_t r = 0; r < rows; ++r) dequantize_row(t->type, t->bytes.data() + r * row_bytes, cols, dst + r * cols);
     for (std::int64_t i = 0; i < p.numel; ++i) {
@@ -189,12 +206,6 @@ Model model_from_gguf(const GgufFile& f, const std::string& source) {
       }
       TM_CHECK(std::isfinite(dst[i]), source, ": tensor ", name, " element ", i, " is not finite");
     }
-  }
-  if (!in_place.empty()) {
-    WeightType most = in_place.front().second.type;
-    for (const auto& [type, n] : counts)
-      if (n > counts[most]) most = type;
-    m.use_weights_in_place(in_place, most, f.keep_alive);
   }
   return m;
 }

@@ -3,8 +3,9 @@
 // ggml's reversed dims, conv1d squeezed to (channels, d_conv), and ssm_a holding A = −exp(A_log) (read back as
 // A_log = log(−A)); Mamba-2's per-head A and D are {1, n_head}, its gated norm's weight {d_inner/n_group, n_group}
 // and its dt bias ssm_dt.bias (no ssm_dt.weight).
-// Reading: matrices stored in a reduced type are used in place from the mapped file (Model::use_weights_in_place);
-// float tensors (and f32 matrices) are converted into the model's float32 buffer. Every expected tensor must be
+// Reading: the large matrices, of every type, are used in place from the mapped file (Model's in-place
+// constructor; an f32 matrix not aligned to a float is copied); the small float tensors are converted into the
+// model's float32 buffer. Every expected tensor must be
 // present with its shape; missing, unexpected and misshapen tensors, other archs, inconsistent hparams and
 // non-finite values are errors naming the file and the tensor or key.
 #pragma once

@@ -110,11 +110,28 @@ Model model_from_tensors(const Config& config, const TensorMap& tensors, const s
     for (const auto& [name, t] : by_name)
       TM_CHECK(expected.count(name), source, ": unexpected tensor ", tinymamba::quoted(name), " (not a parameter of this config)");
 
-  Model m(config);
+  // A float32 large matrix in a mapped file is used where it lies, so memory holds the file's pages and no
+  // float32 copy of them (training copies them: Model::make_owned). One whose bytes are not aligned to a float
+  // (safetensors does not promise it; PyTorch's files and ours are) or not kept alive by a mapping is copied.
+  std::vector<Model::InPlaceMatrix> in_place;
+  std::vector<const ParamInfo*> copied;
   for (const auto& p : layout) {
-    convert_to_f32(by_name.at(p.name)->dtype, by_name.at(p.name)->bytes.data(), static_cast<std::size_t>(p.numel),
-                   m.params.data() + p.offset);
-    check_finite(m.params.data() + p.offset, p.numel, source, p.name);
+    const RawTensor& t = *by_name.at(p.name);
+    if (!is_large_matrix(p) || t.dtype != DType::F32 || !t.keep_alive ||
+        reinterpret_cast<std::uintptr_t>(t.bytes.data()) % alignof(float) != 0) {
+      copied.push_back(&p);
+      continue;
+    }
+    const auto* values = reinterpret_cast<const float*>(t.bytes.data());
+    check_finite(values, p.numel, source, p.name);
+    in_place.push_back({p.name, WeightMatrix::f32(values, p.shape[0], p.shape[1]), t.keep_alive});
+  }
+  Model m(config, std::move(in_place), WeightType::f32);
+  for (const ParamInfo* p : copied) {
+    const RawTensor& t = *by_name.at(p->name);
+    float* dst = m.f32_tensor(p->name);
+    convert_to_f32(t.dtype, t.bytes.data(), static_cast<std::size_t>(p->numel), dst);
+    check_finite(dst, p->numel, source, p->name);
   }
   return m;
 }

@@ -4,7 +4,8 @@
 //   hf         config.json (MambaConfig)     + model.safetensors    (state-spaces/mamba-*-hf)
 //   hf-sharded config.json (MambaConfig)     + model.safetensors.index.json + its shards
 // Tensor names are the official ones; `backbone.embeddings.` (transformers) is read as `backbone.embedding.`.
-// F32, F16, BF16 and F64 tensors (mixed in one file too) are converted to float32. Every expected tensor must
+// F32, F16, BF16 and F64 tensors (mixed in one file too) are converted to float32, except F32 large matrices in a
+// mapped file, which the model uses in place (Model::make_owned copies them for training). Every expected tensor must
 // be present with the config's shape before anything is allocated; missing, unexpected and misshapen tensors
 // are errors naming the tensor. lm_head.weight is optional when the embeddings are tied.
 #pragma once

@@ -6,12 +6,13 @@
 #include "tinymamba/core/quantize.hpp"
 
 namespace tinymamba {
-namespace {
-// The matrices set_weight_type stores in the reduced type: the embedding / lm_head and every projection.
+
 bool is_large_matrix(const ParamInfo& p) {
   return p.shape.size() == 2 && (p.name == "backbone.embedding.weight" || p.name == "lm_head.weight" ||
                                  p.name.ends_with("_proj.weight"));
 }
+
+namespace {
 std::int64_t rounded(std::int64_t numel) { return (numel + 15) / 16 * 16; }  // as parameter_layout: cache lines
 }  // namespace
 
@@ -19,6 +20,23 @@ Model::Model(const Config& c)
     : config(c), layout(parameter_layout(c)), params(static_cast<std::size_t>(parameter_buffer_size(layout)), 0.0f),
       bound_(bind_weights(config, static_cast<const float*>(params.data()))) {
   rebind();
+}
+
+Model::Model(const Config& c, std::vector<InPlaceMatrix> in_place, WeightType type)
+    : config(c), layout(parameter_layout(c)) {
+  if (in_place.empty()) {  // nothing in place: an owned model (store_typed keeps its float32 tensors in params)
+    Buffer<float>(static_cast<std::size_t>(parameter_buffer_size(layout)), 0.0f).swap(params);
+    rebind();
+    return;
+  }
+  std::vector<TypedMatrix> typed;
+  for (auto& m : in_place) {
+    const ParamInfo* p = find(m.name);
+    TM_CHECK(p && is_large_matrix(*p) && m.view.rows == p->shape[0] && m.view.cols == p->shape[1], m.name,
+             ": not a large matrix of this model's shape");
+    typed.push_back({m.name, m.view, {}, std::move(m.keep_alive)});
+  }
+  store_typed(std::move(typed), type);
 }
 
 Model::Model(const Model& other)
@@ -33,9 +51,41 @@ Model& Model::operator=(const Model& other) {
 }
 
 Weights Model::weights() {
-  TM_CHECK(weight_type_ == WeightType::f32, "the model's weights are stored as ", weight_type_name(weight_type_),
-           ": initializing, loading, training and exporting parameters need a float32 model (load it without --dtype)");
+  make_owned();
   return bind_weights(config, params.data());
+}
+
+void Model::make_owned() {
+  if (typed_.empty()) return;
+  TM_CHECK(weight_type_ == WeightType::f32 &&
+               std::all_of(typed_.begin(), typed_.end(), [](const TypedMatrix& m) { return m.view.type == WeightType::f32; }),
+           "the model's weights are stored as ", weight_type_name(weight_type_),
+           ": initializing, loading, training and exporting parameters need a float32 model (load it without --dtype)");
+  Buffer<float> owned(static_cast<std::size_t>(parameter_buffer_size(layout)), 0.0f);
+  for (std::size_t i = 0; i < layout.size(); ++i)
+    if (const float* v = f32_values(i)) std::copy_n(v, layout[i].numel, owned.data() + layout[i].offset);
+  params = std::move(owned);
+  typed_.clear();  // releases the mapped files
+  Buffer<float>().swap(small_);
+  small_offset_.clear();
+  rebind();
+}
+
+float* Model::f32_tensor(const std::string& name) {
+  const ParamInfo* p = find(name);
+  TM_CHECK(p, name, ": not a parameter of this model");
+  if (typed_.empty()) return params.data() + p->offset;
+  const std::int64_t at = small_offset_[static_cast<std::size_t>(p - layout.data())];
+  TM_CHECK(at >= 0, name, " is stored as ", weight_type_name(weight_type_), " or used in place, not as float32 values");
+  return small_.data() + at;
+}
+
+const float* Model::f32_values(std::size_t i) const {
+  if (typed_.empty()) return params.empty() ? nullptr : params.data() + layout[i].offset;
+  if (small_offset_[i] >= 0) return small_.data() + small_offset_[i];
+  for (const auto& m : typed_)
+    if (m.name == layout[i].name && m.view.type == WeightType::f32) return static_cast<const float*>(m.view.data);
+  return nullptr;
 }
 
 const ParamInfo* Model::find(const std::string& name) const {
@@ -51,27 +101,15 @@ void Model::set_weight_type(WeightType t) {
   TM_CHECK(weight_type_has_quantizer(t), weight_type_name(t), " weights are read from files, not made here "
            "(types to convert to: f32, f16, bf16, q8_0, q4_0)");
   std::vector<TypedMatrix> typed;
-  for (const auto& p : layout) {
+  for (std::size_t i = 0; i < layout.size(); ++i) {
+    const ParamInfo& p = layout[i];
     if (!is_large_matrix(p)) continue;
     const std::int64_t rows = p.shape[0], cols = p.shape[1];
     const WeightType type = cols % weight_type_block(t) == 0 ? t : WeightType::f16;
-    Buffer<std::byte> bytes = quantize_matrix(type, params.data() + p.offset, rows, cols, p.name);
+    Buffer<std::byte> bytes = quantize_matrix(type, f32_values(i), rows, cols, p.name);
     typed.push_back({p.name, WeightMatrix::dense(type, bytes.data(), rows, cols), std::move(bytes), nullptr});
   }
   store_typed(std::move(typed), t);
-}
-
-void Model::use_weights_in_place(const std::vector<std::pair<std::string, WeightMatrix>>& matrices, WeightType type,
-                                 std::shared_ptr<const void> keep_alive) {
-  TM_CHECK(weight_type_ == WeightType::f32, "the model's weights are already stored as ", weight_type_name(weight_type_));
-  std::vector<TypedMatrix> typed;
-  for (const auto& [name, view] : matrices) {
-    const ParamInfo* p = find(name);
-    TM_CHECK(p && is_large_matrix(*p) && view.rows == p->shape[0] && view.cols == p->shape[1], name,
-             ": not a large matrix of this model's shape");
-    typed.push_back({name, view, {}, keep_alive});
-  }
-  store_typed(std::move(typed), type);
 }
 
 void Model::store_typed(std::vector<TypedMatrix> typed, WeightType t) {
@@ -83,12 +121,13 @@ void Model::store_typed(std::vector<TypedMatrix> typed, WeightType t) {
   Buffer<float> small(static_cast<std::size_t>(small_size), 0.0f);
   std::vector<std::int64_t> small_offset;
   small_size = 0;
-  for (const auto& p : layout) {
+  for (std::size_t i = 0; i < layout.size(); ++i) {
+    const ParamInfo& p = layout[i];
     if (is_typed(p)) {
       small_offset.push_back(-1);
       continue;
     }
-    std::copy_n(params.data() + p.offset, p.numel, small.data() + small_size);  // stays float32, packed
+    if (const float* v = f32_values(i)) std::copy_n(v, p.numel, small.data() + small_size);  // stays float32, packed
     small_offset.push_back(small_size);
     small_size += rounded(p.numel);
   }

@@ -1,6 +1,8 @@
 // A Mamba language model's parameters: the config (blueprint) and one float32 buffer holding every tensor
 // (views by name through `layout`, by role through weights()). For inference the large matrices can be stored
-// in a reduced-precision WeightType instead (set_weight_type): the float32 buffer is then freed.
+// in a reduced-precision WeightType instead (set_weight_type), or used in place from a mapped file (the loaders
+// do so for every type, float32 included): the float32 buffer then holds only the small tensors. Training and
+// anything else that writes parameters gets an owned float32 copy first (make_owned).
 #pragma once
 
 #include <cstdint>
@@ -15,24 +17,43 @@
 
 namespace tinymamba {
 
+// The matrices that take a reduced type or are used in place: the embedding / lm_head and every projection.
+[[nodiscard]] bool is_large_matrix(const ParamInfo& p);
+
 struct Model {
   Config config;
   std::vector<ParamInfo> layout;
-  // parameter_buffer_size(layout) floats; padding between tensors stays zero; resized only by set_weight_type,
-  // which empties it.
+  // parameter_buffer_size(layout) floats (padding between tensors stays zero), or empty while the large matrices
+  // are stored typed or used in place (set_weight_type, the in-place constructor); make_owned fills it again.
   Buffer<float> params;
+  // A large matrix used in place: a typed view, under its official name, into memory that keep_alive owns (a
+  // mapped file, which is never written: it is mapped read-only).
+  struct InPlaceMatrix {
+    std::string name;
+    WeightMatrix view;
+    std::shared_ptr<const void> keep_alive;
+  };
 
   // `config` must be resolved (Config::resolve). Parameters start at zero: load or initialize them.
   explicit Model(const Config& config);
+  // A model whose large matrices listed are used in place, with no float32 copy of them; the other tensors start
+  // at zero in a compact float32 buffer (fill them through f32_tensor). weight_type() reports `type`.
+  Model(const Config& config, std::vector<InPlaceMatrix> in_place, WeightType type);
   // A copy's views point into its own buffer; a move keeps the buffer, and with it the views.
   Model(const Model& other);
   Model& operator=(const Model& other);
   Model(Model&&) noexcept = default;
   Model& operator=(Model&&) noexcept = default;
 
-  // The float32 parameters, mutable (initialization, loading, training); an Error for a model whose weights
-  // are stored in another type (training needs float32: no silent up-cast).
+  // The float32 parameters, mutable (initialization, loading, training), owned first (make_owned); an Error for
+  // a model whose weights are stored in another type (training needs float32: no silent up-cast).
   [[nodiscard]] Weights weights();
+  // Makes `params` hold every parameter, copying float32 matrices used in place out of their file (training and
+  // anything else that writes weights); nothing for a model that owns them already; an Error for a model whose
+  // weights are stored in another type.
+  void make_owned();
+  // The float32 values of a tensor that is not stored typed or used in place, writable (loaders fill them).
+  [[nodiscard]] float* f32_tensor(const std::string& name);
   // Bound at construction (and by set_weight_type): the forward pass reads it for every token and must not allocate.
   [[nodiscard]] const ConstWeights& weights() const { return bound_; }
   // The parameter with this official name, or null.
@@ -46,11 +67,6 @@ struct Model {
   // refuse the model from then on. t = f32, or the type the model already has, changes nothing; converting a
   // model already converted to another type is an Error.
   void set_weight_type(WeightType t);
-  // Stores the large matrices listed (official name → a typed view into memory that keep_alive owns, e.g. a
-  // mapped GGUF file) as they are, used in place, and frees the float32 buffer as set_weight_type does; the other
-  // tensors must already be in `params`. weight_type() then reports `type`.
-  void use_weights_in_place(const std::vector<std::pair<std::string, WeightMatrix>>& matrices, WeightType type,
-                            std::shared_ptr<const void> keep_alive);
   // f32 until set_weight_type: the type asked for (a fallen-back matrix reports its own in storage()).
   [[nodiscard]] WeightType weight_type() const { return weight_type_; }
   // How each tensor of `layout` is stored: its type and bytes (info, bench, export).
@@ -73,10 +89,13 @@ struct Model {
     std::shared_ptr<const void> keep_alive;
   };
   void store_typed(std::vector<TypedMatrix> typed, WeightType t);  // moves the rest to small_, frees params
+  // Where layout entry i's float32 values are now (params, small_ or a float32 matrix used in place); null for
+  // one stored in another type or not yet filled (the in-place constructor).
+  [[nodiscard]] const float* f32_values(std::size_t i) const;
   void rebind();  // bound_ from params (or small_) and typed_, and weight_bytes_
 
   WeightType weight_type_ = WeightType::f32;
-  std::vector<TypedMatrix> typed_;  // the matrices set_weight_type converted, in layout order
+  std::vector<TypedMatrix> typed_;  // the matrices set_weight_type converted or used in place, in layout order
   Buffer<float> small_;             // once params is freed: the float32 tensors, at small_offset_ (layout order)
   std::vector<std::int64_t> small_offset_;  // per layout entry, in floats into small_; −1 for a typed matrix
   ConstWeights bound_;

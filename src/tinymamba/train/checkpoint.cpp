@@ -201,6 +201,7 @@ LoadedCheckpoint load_training_checkpoint(const std::string& dir_name) {
   TM_CHECK(fs::exists(state_path), dir_name, ": no training checkpoint here (", kTrainerStateFile, " is missing)");
   TrainingState state = parse_state(read_text_file(state_path.string(), 1 << 20), state_path.string());
   Model model = load_model(dir_name);
+  model.make_owned();  // training writes the weights: a copy out of the mapped file
 
   const std::string opt_path = (dir / kOptimizerFile).string();
   const SafetensorsFile f = read_safetensors(opt_path);

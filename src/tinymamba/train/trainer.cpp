@@ -102,6 +102,7 @@ TrainStep::TrainStep(Model& model, AdamW& optimizer, double clip, ScanAlgorithm 
   TM_CHECK(model.weight_type() == WeightType::f32, "training needs float32 weights, the model holds ",
            weight_type_name(model.weight_type()), " (load it without --dtype)");
   TM_CHECK(optimizer.layout().size() == model.layout.size(), "TrainStep: the optimizer belongs to another model");
+  model.make_owned();  // the optimizer updates params in place
   sums_.emplace_back(model.params.size(), 0.0f);
   // Each layer's tensors are consecutive in the layout (embedding, layers 0 .. n−1, norm_f, [lm_head]).
   for (std::int64_t i = 0; i < model.config.n_layer; ++i) {
@@ -249,6 +250,7 @@ TrainResult run_training(Model& model, AdamW& optimizer, TrainingState& state, c
   const std::int64_t ranks = comm.size();
   TM_CHECK(s.batch % ranks == 0, "--batch = ", s.batch, " must be a multiple of the number of processes (", ranks,
            "): each takes --batch / ", ranks, " windows of every micro-batch");
+  model.make_owned();  // training writes the weights (a model loaded for inference maps them)
   check_same_run(comm, model, s, data);
   const bool writer = comm.rank() == 0;  // rank 0 alone prints and writes
 
