@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 
 #include "tinymamba/core/quantize.hpp"
 
@@ -71,13 +72,17 @@ void Model::make_owned() {
   rebind();
 }
 
-float* Model::f32_tensor(const std::string& name) {
+const float* Model::f32_tensor(const std::string& name) const {
   const ParamInfo* p = find(name);
   TM_CHECK(p, name, ": not a parameter of this model");
   if (typed_.empty()) return params.data() + p->offset;
   const std::int64_t at = small_offset_[static_cast<std::size_t>(p - layout.data())];
   TM_CHECK(at >= 0, name, " is stored as ", weight_type_name(weight_type_), " or used in place, not as float32 values");
   return small_.data() + at;
+}
+
+float* Model::f32_tensor(const std::string& name) {
+  return const_cast<float*>(std::as_const(*this).f32_tensor(name));  // the model is not const here
 }
 
 const float* Model::f32_values(std::size_t i) const {

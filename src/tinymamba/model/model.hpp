@@ -54,6 +54,7 @@ struct Model {
   void make_owned();
   // The float32 values of a tensor that is not stored typed or used in place, writable (loaders fill them).
   [[nodiscard]] float* f32_tensor(const std::string& name);
+  [[nodiscard]] const float* f32_tensor(const std::string& name) const;
   // Bound at construction (and by set_weight_type): the forward pass reads it for every token and must not allocate.
   [[nodiscard]] const ConstWeights& weights() const { return bound_; }
   // The parameter with this official name, or null.
