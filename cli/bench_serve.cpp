@@ -5,7 +5,8 @@
 //               moment all N have their first token until the last is done (all N advance in one step); its
 //               bounds, sampled right after: N × read bandwidth ÷ weight bytes (the weights read once a step) and
 //               the products' arithmetic at N tokens on cached weights (DecodeProductProbe) ÷ multiply-adds per
-//               token; ratio = decode_tok_s ÷ the lower one.
+//               token; ratio = decode_tok_s ÷ the lower one. sgemm_bound_tok_s: what the products would reach at
+//               OpenBLAS sgemm's 2048³ rate (SgemmProbe), the machine's practical float32 peak, for comparison.
 //   ttft        time to first token for a 2,000-token prompt: cold (aligned forward chunks, then steps: the
 //               schedule that makes the cache exact), cold by `generate`'s plain forward (--parallel-prefill),
 //               and the same prompt again from the cache.
@@ -63,19 +64,24 @@ void run_serve_bench(const bench::Options& o, const bench::Emit& emit) {
       // and the products' arithmetic at n tokens
       ReadBandwidthProbe bandwidth;
       DecodeProductProbe product(m.weight_type(), 2 * m.config.d_inner, m.config.d_model, n);
-      std::vector<double> gbs, gmacs;
+      SgemmProbe sgemm;
+      std::vector<double> gbs, gmacs, gflops;
       for (int r = 0; r < 3; ++r) {
         gbs.push_back(bandwidth.sample_gbs());
         gmacs.push_back(product.sample_gmacs());
+        gflops.push_back(sgemm.sample_gflops());
       }
+      const auto macs = static_cast<double>(macs_per_token(m.config));
       const double read_bound = static_cast<double>(n) * bench::median(gbs) * 1e9 / static_cast<double>(m.weight_bytes());
-      const double compute_bound = bench::median(gmacs) * 1e9 / static_cast<double>(macs_per_token(m.config));
+      const double compute_bound = bench::median(gmacs) * 1e9 / macs;
+      const double sgemm_bound = bench::median(gflops) * 1e9 / (2.0 * macs);
       const double tok_s = static_cast<double>(n * (tokens - 1)) / s;
       auto row = model_row("serve", std::nullopt, th);
       row.push_back({"streams", n});
       row.push_back({"decode_tok_s", tok_s, 1});
       row.push_back({"read_bound_tok_s", read_bound, 1});
       row.push_back({"compute_bound_tok_s", compute_bound, 1});
+      row.push_back({"sgemm_bound_tok_s", sgemm_bound, 1});
       row.push_back({"ratio", tok_s / std::min(read_bound, compute_bound), 3});
       emit(row);
     }

@@ -71,7 +71,7 @@ inline std::string scan_name(const ForwardOptions& o, const Config& c) {
 // --dtype T: the type the model's large matrices are stored in for this run (quantized on load, model.hpp).
 inline void add_dtype_flag(CLI::App* sub, std::string& dtype) {
   sub->add_option("--dtype", dtype, "Store the large matrices as f32|f16|bf16|q8_0|q4_0, converted on load "
-                                    "(default f32; docs/weight-types.md)");
+                                    "(default f32; docs/quantization.md)");
 }
 inline WeightType dtype_from_flag(const std::string& dtype) {
   return dtype.empty() ? WeightType::f32 : weight_type_from_name(dtype, "--dtype");

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "small_models.hpp"
 #include "tinymamba/generate/engine.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/init.hpp"
@@ -26,17 +27,8 @@ inline const Tokenizer& bundled_tokenizer() {
 // A random model whose 16.6 MB of weights put a step over lm_step's one-thread threshold, so that with two
 // threads each projection's rows are split between them.
 inline const Model& team_model() {
-  static const Model m = [] {
-    Config c;
-    c.d_model = 64;
-    c.n_layer = 2;
-    c.vocab_size = 65000;
-    c.d_state = 16;
-    c.resolve("test");
-    Model model(c);
-    init_parameters(model, 12);
-    return model;
-  }();
+  static const Model m =
+      initialized_model(small_config({.d_model = 64, .n_layer = 2, .vocab_size = 65000, .d_state = 16}), 12);
   return m;
 }
 

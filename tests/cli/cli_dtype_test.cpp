@@ -68,7 +68,7 @@ TEST_F(CliDtype, HalfPrecisionMatricesReproduceTheOfficialHalfCheckpoints) {
 
 // The block types round weights (and, in the kernels, activations) to 8 or 4 bits: measured on this model (random
 // weights of std 0.1, the hardest case for 4 bits), max |logits − f32 logits| is 1.0e-2 / 1.4e-2 (q8_0, parallel
-// / recurrent) and 0.15 (q4_0) of the largest logit (docs/weight-types.md). The bars are twice those; a type
+// / recurrent) and 0.15 (q4_0) of the largest logit (docs/quantization.md). The bars are twice those; a type
 // that silently computed in float32 would show as a zero difference.
 TEST_F(CliDtype, BlockTypesStayWithinTheirMeasuredError) {
   for (const auto& [type, bar] : {std::pair{"q8_0", 3e-2}, std::pair{"q4_0", 0.3}})

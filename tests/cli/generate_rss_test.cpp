@@ -1,11 +1,12 @@
 // `tinymamba generate` uses the weights in place from the mapped file (issue #16): its peak resident memory stays
 // within 1.1 × the weight bytes + 64 MB, for float32 safetensors and for a quantized GGUF. The 130m-shape figures
-// for every format: `tinymamba bench --tests rss` (docs/weight-types.md).
+// for every format: `tinymamba bench --tests rss` (docs/quantization.md).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 
 #include "run_cli.hpp"
+#include "small_models.hpp"
 #include "tinymamba/io/gguf_model.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/model/init.hpp"
@@ -34,13 +35,7 @@ double generate_peak_rss(const std::string& model) {
 // and a float32 copy (181 MB) and the q8_0 GGUF run a float32 buffer of every parameter beside the file
 // (102 MB): both fail.
 TEST(GenerateRss, PeakResidentMemoryStaysNearTheWeightBytes) {
-  Config c;
-  c.d_model = 512;
-  c.n_layer = 11;
-  c.vocab_size = 4096;
-  c.resolve("test");
-  Model m(c);
-  init_parameters(m, 5);
+  Model m = test::initialized_model(test::small_config({.d_model = 512, .n_layer = 11, .vocab_size = 4096}), 5);
   ASSERT_GT(m.weight_bytes(), 60e6);  // big enough that a float32 copy would break the bar (2 W + 25 MB > 1.1 W + 64 MB)
   const auto dir = test::temp_dir("generate-rss");
   save_model_hf(m, (dir / "f32").string());

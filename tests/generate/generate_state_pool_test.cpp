@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "generate_test_support.hpp"
+#include "small_models.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/model/lm_step.hpp"
 
@@ -13,15 +14,7 @@ namespace {
 using test::same_state;
 
 Model small_model() {
-  Config c;
-  c.d_model = 16;
-  c.n_layer = 2;
-  c.vocab_size = 30;
-  c.d_state = 4;
-  c.resolve("test");
-  Model m(c);
-  init_parameters(m, 21);
-  return m;
+  return test::initialized_model(test::small_config({.d_model = 16, .n_layer = 2, .vocab_size = 30, .d_state = 4}), 21);
 }
 
 // The message of the Error `f` throws ("no error" if none).

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 
+#include "small_models.hpp"
 #include "test_paths.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/io/gguf_model.hpp"
@@ -17,17 +18,9 @@
 namespace tinymamba {
 namespace {
 
-Model initialized() {
-  Config c;
-  c.d_model = 32;
-  c.n_layer = 2;
-  c.vocab_size = 40;
-  c.d_state = 4;
-  c.tie_embeddings = false;  // lm_head.weight is a matrix of its own
-  c.resolve("test config");
-  Model m(c);
-  init_parameters(m, 9);
-  return m;
+Model initialized() {  // untied: lm_head.weight is a matrix of its own
+  return test::initialized_model(
+      test::small_config({.d_model = 32, .n_layer = 2, .vocab_size = 40, .d_state = 4, .tie_embeddings = false}), 9);
 }
 
 std::vector<float> logits(const Model& m) {

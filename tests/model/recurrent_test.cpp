@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fd.hpp"
+#include "small_models.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/model/init.hpp"
@@ -13,15 +14,7 @@ namespace tinymamba {
 namespace {
 
 Model random_model() {
-  Config c;
-  c.d_model = 16;
-  c.n_layer = 2;
-  c.vocab_size = 30;
-  c.d_state = 4;
-  c.resolve("test");
-  Model m(c);
-  init_parameters(m, 11);
-  return m;
+  return test::initialized_model(test::small_config({.d_model = 16, .n_layer = 2, .vocab_size = 30, .d_state = 4}), 11);
 }
 
 // Step and parallel compute the same function in another order: float32 rounding only. The goldens show the

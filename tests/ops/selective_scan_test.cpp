@@ -34,6 +34,7 @@
 #include "op_harness.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/parallel.hpp"
+#include "tinymamba/core/vmath.hpp"
 #include "tinymamba/ops/ref/reference_ops.hpp"
 #include "tinymamba/ops/ref/selective_scan_oracle.hpp"
 #include "tinymamba/ops/scan_step.hpp"
@@ -251,10 +252,11 @@ class Scan : public OpCase {
     const std::int64_t E = s_.d_inner, N = s_.d_state;
     const std::vector<float> u = to_float(p.u), delta = to_float(p.delta), B = to_float(p.B), C = to_float(p.C),
                              z = to_float(p.z), D = to_float(p.D), bias = to_float(p.delta_bias);
-    std::vector<float> h = to_float(p.h0), out(u.size());
+    std::vector<float> h = to_float(p.h0), out(u.size()), A(a_log_.size());
+    for (std::size_t i = 0; i < A.size(); ++i) A[i] = -vmath::exp(a_log_[i]);  // as the Mamba-1 step computes it
     for (std::int64_t b = 0; b < s_.batch; ++b) {
       const ScanStep st{.u = u.data() + b * E, .delta = delta.data() + b * E, .B = B.data() + b * N,
-                        .C = C.data() + b * N, .z = z.data() + b * E, .A_log = a_log_.data(), .D = D.data(),
+                        .C = C.data() + b * N, .z = z.data() + b * E, .A = A.data(), .D = D.data(),
                         .delta_bias = bias.data(), .h = h.data() + b * E * N, .out = out.data() + b * E,
                         .d_state = N};
       selective_scan_step(st, 0, E / 2);

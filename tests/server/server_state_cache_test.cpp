@@ -6,21 +6,14 @@
 
 #include <random>
 
+#include "small_models.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/server/state_cache.hpp"
 
 namespace tinymamba::server {
 namespace {
 
-Config tiny_config() {
-  Config c;
-  c.d_model = 4;
-  c.n_layer = 1;
-  c.vocab_size = 8;
-  c.d_state = 2;
-  c.resolve("test");
-  return c;
-}
+Config tiny_config() { return test::small_config({.d_model = 4, .n_layer = 1, .vocab_size = 8, .d_state = 2}); }
 
 // A snapshot of `n` tokens marked with `tag`, so that a hit names the entry it came from.
 InferenceState snapshot(std::int64_t n, float tag) {

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "small_models.hpp"
 #include "test_paths.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/file.hpp"
@@ -19,15 +20,7 @@ namespace tinymamba::train {
 namespace {
 namespace fs = std::filesystem;
 
-Config tiny_config() {
-  Config c;
-  c.d_model = 16;
-  c.n_layer = 2;
-  c.vocab_size = 256;
-  c.d_state = 4;
-  c.resolve("test");
-  return c;
-}
+Config tiny_config() { return test::small_config({.d_model = 16, .n_layer = 2, .vocab_size = 256, .d_state = 4}); }
 
 std::string corpus() {
   std::string text;

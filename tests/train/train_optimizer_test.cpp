@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "small_models.hpp"
 #include "tinymamba/core/error.hpp"
 #include "tinymamba/core/rng.hpp"
 #include "tinymamba/model/config.hpp"
@@ -112,12 +113,7 @@ TEST(AdamW, NoDecayNamesAreConfigurable) {
 }
 
 TEST(AdamW, OfficialGroupsOnAMambaLayout) {
-  Config c;
-  c.d_model = 16;
-  c.n_layer = 1;
-  c.vocab_size = 32;
-  c.resolve("test");
-  const auto layout = parameter_layout(c);
+  const auto layout = parameter_layout(test::small_config({.d_model = 16, .n_layer = 1, .vocab_size = 32}));
   const auto flags = decay_flags(layout);
   for (std::size_t i = 0; i < layout.size(); ++i) {
     const auto& n = layout[i].name;

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "small_models.hpp"
 #include "tinymamba/core/rng.hpp"
 #include "tinymamba/model/init.hpp"
 #include "tinymamba/train/trainer.hpp"
@@ -31,14 +32,8 @@ std::vector<float> add(const std::vector<float>& x, const std::vector<float>& y)
 }
 
 TEST(TrainStep, SumsTheMicroBatchGradientsPairwise) {
-  Config c;
-  c.d_model = 16;
-  c.n_layer = 2;
-  c.vocab_size = 256;
-  c.d_state = 4;
-  c.resolve("test");
-  Model start(c);
-  init_parameters(start, 7);
+  const Model start =
+      test::initialized_model(test::small_config({.d_model = 16, .n_layer = 2, .vocab_size = 256, .d_state = 4}), 7);
   const std::int64_t B = 2, L = 9;
   Rng rng(11);
   for (const std::int64_t accum : {2, 3, 4}) {

@@ -27,9 +27,9 @@ void selective_scan_step(const ScanStep& s, std::int64_t e0, std::int64_t e1) {
     for (std::int64_t j = 0; j < nb; ++j) {
       const std::int64_t e = b0 + j;
       const float u = s.u[e], d = dt[j];
-      const float* A_log = s.A_log + e * N;
+      const float* A = s.A + e * N;
       float* h = s.h + e * N;
-      for (std::int64_t n = 0; n < N; ++n) decay[n] = vmath::exp(-d * vmath::exp(A_log[n]));
+      for (std::int64_t n = 0; n < N; ++n) decay[n] = vmath::exp(d * A[n]);
       Lanes y16 = {};
       for (std::int64_t n = 0; n < N16; n += kLanes) {  // h ← exp(δA)·h + δ·B·u ;  y += h·C
         const Lanes hn = load_lanes(decay.data() + n) * load_lanes(h + n) + d * load_lanes(s.B + n) * u;

@@ -1,6 +1,6 @@
 // One token of the selective scan (paper §3.4's recurrent mode; the official `selective_state_update`, which
 // `Mamba.step` runs). For one sequence and each channel e of [e0, e1):
-//   δ = softplus(Δ[e] + Δ_bias[e]),  A = −exp(A_log[e])          (n values)
+//   δ = softplus(Δ[e] + Δ_bias[e])                              (A[e] = −exp(A_log[e]), n values, given)
 //   h[e] ← exp(δ·A) ⊙ h[e] + δ·B·u[e]                           (n values, in place)
 //   out[e] = (⟨h[e], C⟩ + D[e]·u[e]) · silu(z[e])
 // The same recurrence as one time step of selective_scan_forward (selective_scan.hpp), for the decode step,
@@ -17,7 +17,7 @@ struct ScanStep {
   const float* B;           // (n)
   const float* C;           // (n)
   const float* z;           // (d_in) gate
-  const float* A_log;       // (d_in, n)
+  const float* A;           // (d_in, n) −exp(A_log): the caller's, computed once for all of a step's sequences
   const float* D;           // (d_in)
   const float* delta_bias;  // (d_in)
   float* h;                 // (d_in, n) the state, updated in place

@@ -8,7 +8,15 @@ namespace tinymamba {
 namespace {
 
 constexpr std::int64_t kPrefetchAhead = 2048;  // floats (8 KB) ahead of the load, in W's row-major stream
-constexpr int kTileRows = 3, kTileTokens = 4;  // a batched step's register tile: 12 dot products at once
+// A batched step's register tile, rows × tokens dot products at once, each one Lanes accumulator: with AVX-512's
+// 32 registers (a Lanes each) 6 × 4 = 24 accumulators + 6 rows of W + x (measured best of 3×4, 4×4, 4×6, 6×4,
+// 3×8, 2×8 streaming 130m-shaped matrices, docs/serve.md); with AVX2's 16 (two per Lanes) 2 × 2 = 8 Lanes and
+// the loads fit without spilling.
+#if defined(__AVX512F__)
+constexpr int kTileRows = 6, kTileTokens = 4;
+#else
+constexpr int kTileRows = 2, kTileTokens = 2;
+#endif
 
 // y[t, r] += Σ_i W[r, i]·x[t, i] for Rows rows of W (ldw apart) and Tokens tokens. Every dot product keeps kLanes
 // partial sums in one Lanes vector, lane j summing i ≡ j (mod kLanes) in order, and ends with sum_lanes' shuffle
@@ -51,20 +59,22 @@ void rows_by_tiles(float* y, std::int64_t ldy, const float* w, std::int64_t ldw,
 
 }  // namespace
 
-// A decode step of up to kTileTokens tokens streams one row at a time: each row is read from memory once,
+// A decode step of up to kOnePassTokens tokens streams one row at a time: each row is read from memory once,
 // non-temporally, for all T tokens, its load feeding T FMAs (interleaving rows made one token 10–20% slower,
 // docs/inference.md). A batched step of more tokens is compute-bound instead, and passes over the same rows
-// kTileTokens tokens at a time: tiles of kTileRows × kTileTokens dot products reuse each load of W for four
-// tokens and each load of x for three rows, and the rows are prefetched to stay cached for the later passes
-// (non-temporal lines were evicted and fetched again from memory between passes). Measurements: docs/serve.md.
+// kTileTokens tokens at a time: tiles of kTileRows × kTileTokens dot products reuse each load of W for
+// kTileTokens tokens and each load of x for kTileRows rows, and the rows are prefetched to stay cached for the
+// later passes (non-temporal lines were evicted and fetched again from memory between passes). Measurements:
+// docs/serve.md.
 void f32_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1) {
+  constexpr int kOnePassTokens = 4;
   const std::int64_t in = W.cols, body = in / kLanes * kLanes;
   const std::int64_t ldw = W.row_bytes / static_cast<std::int64_t>(sizeof(float));
   const float* w = W.f32_data() + o0 * ldw;
   float* yo = y.data + o0;
   std::int64_t o = o0;
-  if (T <= kTileTokens) {
-    for (; o < o1; ++o, w += ldw, ++yo) rows_by_tiles<1, kTileTokens, 0>(yo, y.ld, w, ldw, x, T, in, body);
+  if (T <= kOnePassTokens) {
+    for (; o < o1; ++o, w += ldw, ++yo) rows_by_tiles<1, kOnePassTokens, 0>(yo, y.ld, w, ldw, x, T, in, body);
     return;
   }
   for (; o + kTileRows <= o1; o += kTileRows, w += kTileRows * ldw, yo += kTileRows)
