@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 
 #include "generate_test_support.hpp"
 #include "tinymamba/core/error.hpp"
@@ -269,6 +270,34 @@ TEST(GenerateEngine, ResumingFromASnapshotEqualsPrefillingThePrefix) {
   expect_same(outcome(engine, resumed), outcome(engine, whole), "resumed");
 }
 
+// A sequence prefilled `piece` tokens per call, for each piece, and sequences resumed from a snapshot taken after
+// `at` tokens (reached `step` tokens per call), for each at, all generate `want` bit for bit.
+void expect_same_however_cut(Engine& engine, const std::vector<std::int32_t>& prompt, std::int64_t vocab, PrefillBy by,
+                             std::initializer_list<std::int64_t> pieces, std::initializer_list<std::int64_t> resume_at,
+                             std::int64_t step, const Outcome& want) {
+  for (const std::int64_t piece : pieces) {
+    Sequence s(prompt, kSampled, up_to(12), vocab);
+    while (!engine.prefill(s, piece, by)) {
+    }
+    run_to_end(engine, {&s});
+    expect_same(outcome(engine, s), want, "pieces of " + std::to_string(piece));
+    engine.release(s);
+  }
+  for (const std::int64_t at : resume_at) {
+    Sequence first(prompt, kSampled, up_to(12), vocab);
+    while (first.prefilled() < at) EXPECT_FALSE(engine.prefill(first, std::min(step, at - first.prefilled()), by));
+    ASSERT_EQ(first.prefilled(), at);
+    const InferenceState snapshot = engine.pool().snapshot(first.slot());
+    engine.release(first);
+    Sequence resumed(prompt, kSampled, up_to(12), vocab);
+    engine.resume(resumed, snapshot);
+    ASSERT_TRUE(engine.prefill(resumed, std::ssize(prompt), by));
+    run_to_end(engine, {&resumed});
+    expect_same(outcome(engine, resumed), want, "resumed at " + std::to_string(at));
+    engine.release(resumed);
+  }
+}
+
 // Prefilled by steps, a prompt's state is the same however it is cut (unlike the parallel forward's): a sequence
 // prefilled whole, in pieces of 1 and 5, or resumed from a snapshot at any token and prefilled from there
 // generates the same tokens and ends in the same state, bit for bit; and its state after the prompt is the one
@@ -292,26 +321,7 @@ TEST(GenerateEngine, StepPrefillIsTheSameHoweverThePromptIsCut) {
   run_to_end(engine, {&whole});
   const Outcome want = outcome(engine, whole);
   engine.release(whole);
-  for (std::int64_t piece : {1, 5}) {
-    Sequence s(prompt, kSampled, up_to(12), vocab);
-    while (!engine.prefill(s, piece, by)) {
-    }
-    run_to_end(engine, {&s});
-    expect_same(outcome(engine, s), want, "pieces of " + std::to_string(piece));
-    engine.release(s);
-  }
-  for (std::int64_t at : {std::int64_t{1}, std::int64_t{7}, P - 1}) {
-    Sequence first(prompt, kSampled, up_to(12), vocab);
-    EXPECT_FALSE(engine.prefill(first, at, by));
-    const InferenceState snapshot = engine.pool().snapshot(first.slot());
-    engine.release(first);
-    Sequence resumed(prompt, kSampled, up_to(12), vocab);
-    engine.resume(resumed, snapshot);
-    ASSERT_TRUE(engine.prefill(resumed, P, by));
-    run_to_end(engine, {&resumed});
-    expect_same(outcome(engine, resumed), want, "resumed at " + std::to_string(at));
-    engine.release(resumed);
-  }
+  expect_same_however_cut(engine, prompt, vocab, by, {1, 5}, {1, 7, P - 1}, P, want);
 }
 
 // The aligned schedule (PrefillBy::aligned, chunk 8 here so that a 47-token prompt has chunks and a tail): its state
@@ -343,27 +353,7 @@ TEST(GenerateEngine, AlignedPrefillIsChunksThenStepsHoweverCalled) {
   run_to_end(engine, {&whole});
   const Outcome want = outcome(engine, whole);
   engine.release(whole);
-  for (std::int64_t piece : {1, 3}) {
-    Sequence s(prompt, kSampled, up_to(12), vocab);
-    while (!engine.prefill(s, piece, by)) {
-    }
-    run_to_end(engine, {&s});
-    expect_same(outcome(engine, s), want, "calls of " + std::to_string(piece));
-    engine.release(s);
-  }
-  for (std::int64_t at : {std::int64_t{16}, std::int64_t{40}, std::int64_t{43}}) {
-    Sequence first(prompt, kSampled, up_to(12), vocab);
-    while (first.prefilled() < at) (void)engine.prefill(first, std::min<std::int64_t>(chunk, at - first.prefilled()), by);
-    ASSERT_EQ(first.prefilled(), at);
-    const InferenceState snapshot = engine.pool().snapshot(first.slot());
-    engine.release(first);
-    Sequence resumed(prompt, kSampled, up_to(12), vocab);
-    engine.resume(resumed, snapshot);
-    ASSERT_TRUE(engine.prefill(resumed, P, by));
-    run_to_end(engine, {&resumed});
-    expect_same(outcome(engine, resumed), want, "resumed at " + std::to_string(at));
-    engine.release(resumed);
-  }
+  expect_same_however_cut(engine, prompt, vocab, by, {1, 3}, {16, 40, 43}, chunk, want);
   Sequence off(prompt, kSampled, up_to(12), vocab);
   EXPECT_FALSE(engine.prefill(off, 5, PrefillBy::step));
   EXPECT_THROW((void)engine.prefill(off, P, by), Error);

@@ -111,6 +111,7 @@ inline constexpr int kBlockRows = 4;  // rows that go through the blocks togethe
 template <class Block, class CodesOf>
 void block_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0,
                            std::int64_t o1, CodesOf codes) {
+  if (T == 0) return;  // nothing to add (and y may then have no storage to point into)
   const std::int64_t nb = W.cols / kQuantBlock;
   thread_local Buffer<BlockQ8_0> xq;  // (T, nb): x rounded, per call (sized once, then reused)
   thread_local Buffer<float> xd;      // (T, nb): its scales as float32

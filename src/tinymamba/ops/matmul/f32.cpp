@@ -68,6 +68,7 @@ void rows_by_tiles(float* y, std::int64_t ldy, const float* w, std::int64_t ldw,
 // docs/serve.md.
 void f32_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1) {
   constexpr int kOnePassTokens = 4;
+  if (T == 0 || W.cols == 0) return;  // nothing to add (and y or W may then have no storage to point into)
   const std::int64_t in = W.cols, body = in / kLanes * kLanes;
   const std::int64_t ldw = W.row_bytes / static_cast<std::int64_t>(sizeof(float));
   const float* w = W.f32_data() + o0 * ldw;
