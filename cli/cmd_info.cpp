@@ -35,11 +35,13 @@ void run_info(const std::string& dir, const std::string& dtype) {
               c.tie_embeddings ? " (lm_head tied to the embedding)" : "");
   std::printf("memory:       %.1f MB as %s\n", static_cast<double>(m.weight_bytes()) / 1e6,
               std::string(weight_type_name(t)).c_str());
+  // dt_rank is Mamba-1's (Δ's low-rank projection); Mamba-2 has one Δ per head (nheads, below)
+  const std::string dt_rank = c.mixer == MixerKind::mamba1 ? "dt_rank " + std::to_string(c.dt_rank) + ", " : "";
   std::printf("d_model %lld, n_layer %lld, vocab_size %lld (padded %lld), d_inner %lld, d_state %lld, d_conv %lld, "
-              "dt_rank %lld, conv_bias %s, bias %s, norm eps %g\n",
+              "%sconv_bias %s, bias %s, norm eps %g\n",
               static_cast<long long>(c.d_model), static_cast<long long>(c.n_layer), static_cast<long long>(c.vocab_size),
               static_cast<long long>(c.padded_vocab()), static_cast<long long>(c.d_inner),
-              static_cast<long long>(c.d_state), static_cast<long long>(c.d_conv), static_cast<long long>(c.dt_rank),
+              static_cast<long long>(c.d_state), static_cast<long long>(c.d_conv), dt_rank.c_str(),
               c.conv_bias ? "true" : "false", c.bias ? "true" : "false", static_cast<double>(c.norm_eps));
   std::printf("mixer:        %s", mixer_kind_name(c.mixer));
   if (c.mixer == MixerKind::mamba2)

@@ -380,11 +380,13 @@ TEST(GgufModel, Mamba2FilesThatDoNotDescribeTheModelAreRefused) {
   expect_refused(f, "architecture 'jamba'");
 }
 
-// What llama.cpp's mamba2 cannot hold is refused before anything is written, naming the file and the reason.
-TEST(GgufModel, Mamba2ModelsLlamaCppCannotRunAreNotWritten) {
-  const auto refused = [](const std::function<void(Config&)>& change, const std::string& reason) {
+// What llama.cpp's mamba / mamba2 cannot hold is refused before anything is written, naming the file and the
+// reason (gguf-mamba.md §3–4 list no in_proj / out_proj bias for either arch, and a conv1d bias for both).
+TEST(GgufModel, ModelsLlamaCppCannotRunAreNotWritten) {
+  const auto refused = [](const std::function<void(Config&)>& change, const std::string& reason,
+                          MixerKind kind = MixerKind::mamba2) {
     Config c;
-    c.mixer = MixerKind::mamba2;
+    c.mixer = kind;
     c.d_model = 16;
     c.n_layer = 1;
     c.vocab_size = 16;
@@ -399,7 +401,8 @@ TEST(GgufModel, Mamba2ModelsLlamaCppCannotRunAreNotWritten) {
       ADD_FAILURE() << "written; expected: " << reason;
     } catch (const Error& e) {
       const std::string what = e.what();
-      EXPECT_NE(what.find(path + ": this Mamba-2 model cannot be written as GGUF: "), std::string::npos) << what;
+      const std::string model = kind == MixerKind::mamba2 ? "Mamba-2" : "Mamba-1";
+      EXPECT_NE(what.find(path + ": this " + model + " model cannot be written as GGUF: "), std::string::npos) << what;
       EXPECT_NE(what.find(reason), std::string::npos) << what;
     }
     EXPECT_FALSE(std::filesystem::exists(path)) << reason;
@@ -410,6 +413,9 @@ TEST(GgufModel, Mamba2ModelsLlamaCppCannotRunAreNotWritten) {
   refused([](Config& c) { c.dt_limit_max = 0.1; }, "dt_limit = (0, 0.1)");
   refused([](Config& c) { c.bias = true; }, "in_proj / out_proj biases");
   refused([](Config& c) { c.conv_bias = false; }, "no conv1d bias");
+  refused([](Config& c) { c.bias = true; }, "in_proj / out_proj biases (llama.cpp's mamba has none)",
+          MixerKind::mamba1);
+  refused([](Config& c) { c.conv_bias = false; }, "no conv1d bias (llama.cpp's mamba requires", MixerKind::mamba1);
 }
 
 }  // namespace

@@ -102,18 +102,21 @@ Config config_from_gguf(const GgufFile& f, const std::string& source) {
   return c;
 }
 
-// What llama.cpp's `mamba2` tensors and graph cannot hold (§4–5); `path` names the file that was to be written.
+// What llama.cpp's `mamba` / `mamba2` tensors and graph cannot hold (§3–5); `path` names the file that was to be
+// written. Neither arch has in_proj / out_proj biases, and both load ssm_conv1d.bias as required.
 void check_writable(const Config& c, const std::string& path) {
-  if (c.mixer != MixerKind::mamba2) return;
-  const std::string no = path + ": this Mamba-2 model cannot be written as GGUF: ";
+  const bool mamba2 = c.mixer == MixerKind::mamba2;
+  const char* arch = mamba2 ? "mamba2" : "mamba";
+  const std::string no = path + ": this " + (mamba2 ? "Mamba-2" : "Mamba-1") + " model cannot be written as GGUF: ";
+  TM_CHECK(!c.bias, no, "in_proj / out_proj biases (llama.cpp's ", arch, " has none)");
+  TM_CHECK(c.conv_bias, no, "no conv1d bias (llama.cpp's ", arch, " requires ssm_conv1d.bias)");
+  if (!mamba2) return;
   TM_CHECK(c.d_ssm == c.d_inner, no, "d_ssm = ", c.d_ssm, " < d_inner = ", c.d_inner,
            " (a gated MLP part; llama.cpp's mamba2 has none)");
   TM_CHECK(!c.D_has_hdim, no, "D_has_hdim = true (D per channel; llama.cpp's ssm_d holds one value per head)");
   TM_CHECK(c.gated_rmsnorm, no, "rmsnorm = false (llama.cpp's mamba2 always applies the gated norm ssm_norm)");
   TM_CHECK(c.dt_limit_min == 0 && c.dt_limit_max == std::numeric_limits<double>::infinity(), no, "dt_limit = (",
            c.dt_limit_min, ", ", c.dt_limit_max, ") (llama.cpp does not clamp dt)");
-  TM_CHECK(!c.bias, no, "in_proj / out_proj biases (llama.cpp's mamba2 has none)");
-  TM_CHECK(c.conv_bias, no, "no conv1d bias (llama.cpp's mamba2 requires ssm_conv1d.bias)");
 }
 
 std::string dims_text(const std::vector<std::int64_t>& ne) {
