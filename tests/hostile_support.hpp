@@ -24,25 +24,15 @@
 #include <vector>
 
 #include "run_cli.hpp"
+#include "sanitized.hpp"
 #include "test_paths.hpp"
 #include "tinymamba/io/model_folder.hpp"
 #include "tinymamba/io/config_json.hpp"
 #include "tinymamba/io/safetensors.hpp"
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TM_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TM_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef TM_TEST_SANITIZED
-#define TM_TEST_SANITIZED 0
-#endif
 
 namespace tinymamba::test {
 
-inline constexpr bool kSanitized = TM_TEST_SANITIZED != 0;
 
 // Sanitizer builds run everything several times slower: tests that repeat a case many times do fewer
 // repetitions there (every kind of case still runs), as they do when TINYMAMBA_TEST_QUICK is set.

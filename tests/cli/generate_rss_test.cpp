@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "run_cli.hpp"
+#include "sanitized.hpp"
 #include "small_models.hpp"
 #include "tinymamba/io/gguf_model.hpp"
 #include "tinymamba/io/model_folder.hpp"
@@ -34,7 +35,10 @@ double generate_peak_rss(const std::string& model) {
 // (q8_0, W = 23 MB, bar 89 MB). Before the weights were used in place, the float32 safetensors run held the file
 // and a float32 copy (181 MB) and the q8_0 GGUF run a float32 buffer of every parameter beside the file
 // (102 MB): both fail.
+// Under a sanitizer the count includes its shadow memory (TSan's is resident: 297 MB for the f32 run), so there the
+// test says so and skips; the plain build, which the README's test command runs, holds the bar.
 TEST(GenerateRss, PeakResidentMemoryStaysNearTheWeightBytes) {
+  if (test::kSanitized) GTEST_SKIP() << "peak RSS counts the sanitizer's shadow memory; the plain build holds the bar";
   Model m = test::initialized_model(test::small_config({.d_model = 512, .n_layer = 11, .vocab_size = 4096}), 5);
   ASSERT_GT(m.weight_bytes(), 60e6);  // big enough that a float32 copy would break the bar (2 W + 25 MB > 1.1 W + 64 MB)
   const auto dir = test::temp_dir("generate-rss");
