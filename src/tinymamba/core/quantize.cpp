@@ -58,7 +58,7 @@ void f16_row_to_f32(const std::uint16_t* h, std::int64_t n, float* y) {
 // A block's 32 codes round_half_away(x_j · id), eight lanes at a time through the same IEEE operations as the
 // scalar function (one product, an exact truncation and difference, a comparison), so the same bytes. The decode
 // product rounds every activation with it, once per matrix and thread chunk: the scalar loop (GCC leaves it
-// scalar) took a third of a q8_0 decode step's time (perf, bench tg128 --dtype q8_0).
+// scalar) took about a quarter of a q8_0 decode step's time (perf, bench tg128 --dtype q8_0).
 inline void round_block_q8_0(const float* x, float id, std::int8_t* q) {
   const __m256 vid = _mm256_set1_ps(id), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
