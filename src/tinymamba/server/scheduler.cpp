@@ -102,13 +102,17 @@ void Scheduler::run() {
       wake_.wait(lock, [&] { return stopping_ || !queue_.empty() || !active_.empty(); });
       if (stopping_) break;
     }
+    // The gauge follows every change of active_ at once: updated only after the step, it read 0 while an admitted
+    // sequence was already streaming its first token (a test that waited for it to drop saw it rise instead).
     admit();
+    metrics_->active = std::ssize(active_);
     // A client that went away frees its slot before the next step.
     std::erase_if(active_, [&](const std::unique_ptr<Active>& a) {
       if (!a->job->cancelled) return false;
       finish(*a, "cancelled");
       return true;
     });
+    metrics_->active = std::ssize(active_);
     prefill_some();
     decode_step();
     metrics_->active = std::ssize(active_);
