@@ -8,17 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "run_cli.hpp"
 #include "test_paths.hpp"
 
 namespace tinymamba {
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
+using Result = test::CliResult;  // the exit status (-1 when killed by a signal), stdout, stderr
 using test::slurp;
 
 // Runs the CLI with `args` (shell words, already quoted), capturing stdout and stderr.
@@ -27,7 +24,7 @@ Result run(const fs::path& dir, const std::string& args, const std::string& env 
   const std::string cmd = env + " OMP_NUM_THREADS=1 " + test::cli_path() + " " + args + " >" + out.string() + " 2>" + err.string();
   const int status = std::system(cmd.c_str());
   Result r;
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = slurp(out);
   r.err = slurp(err);
   return r;
@@ -58,7 +55,7 @@ struct CliFixture {
 TEST(TrainCli, TrainsEvaluatesAndWritesEverything) {
   CliFixture f("cli-train");
   const Result t = run(f.dir, f.train_args("m", "--steps 4 --eval-every 2 --eval-tokens 64"));
-  ASSERT_EQ(t.rc, 0) << t.err;
+  ASSERT_EQ(t.status, 0) << t.err;
   for (const char* file : {"config.json", "model.safetensors", "optimizer.safetensors", "trainer_state.json",
                            "tokenizer.json", "log.csv", "loss.svg"})
     EXPECT_TRUE(fs::exists(f.dir / "m" / file)) << file;
@@ -69,7 +66,7 @@ TEST(TrainCli, TrainsEvaluatesAndWritesEverything) {
   EXPECT_NE(t.out.find("bits/byte"), std::string::npos) << t.out;
 
   const Result e = run(f.dir, "eval -m " + (f.dir / "m").string() + " --data " + f.data + " --json --seq-len 32");
-  ASSERT_EQ(e.rc, 0) << e.err;
+  ASSERT_EQ(e.status, 0) << e.err;
   const auto j = nlohmann::json::parse(e.out);
   const double loss = j.at("loss"), ppl = j.at("perplexity"), bpb = j.at("bits_per_byte");
   EXPECT_GT(loss, 0);
@@ -80,27 +77,27 @@ TEST(TrainCli, TrainsEvaluatesAndWritesEverything) {
   // The default model is found through TINYMAMBA_DEFAULT_MODEL when -m is not given.
   const Result d = run(f.dir, "eval --data " + f.data + " --json --seq-len 32",
                        "TINYMAMBA_DEFAULT_MODEL=" + (f.dir / "m").string());
-  ASSERT_EQ(d.rc, 0) << d.err;
+  ASSERT_EQ(d.status, 0) << d.err;
   EXPECT_EQ(nlohmann::json::parse(d.out).at("loss").get<double>(), loss);
   const Result txt = run(f.dir, "eval -m " + (f.dir / "m").string() + " --data " + f.data + " --split val");
-  ASSERT_EQ(txt.rc, 0) << txt.err;
+  ASSERT_EQ(txt.status, 0) << txt.err;
   EXPECT_NE(txt.out.find("perplexity"), std::string::npos);
   EXPECT_NE(txt.out.find("bits per byte"), std::string::npos);
 
   // A second train into the same folder refuses to overwrite the checkpoint.
   const Result again = run(f.dir, f.train_args("m", "--steps 4"));
-  EXPECT_NE(again.rc, 0);
+  EXPECT_NE(again.status, 0);
   EXPECT_NE(again.err.find("--resume"), std::string::npos) << again.err;
 }
 
 TEST(TrainCli, ThreeStepsThenAResumeToSixIsBitIdenticalToSix) {
   CliFixture f("cli-resume");
-  ASSERT_EQ(run(f.dir, f.train_args("six", "--steps 6 --eval-every 0")).rc, 0);
+  ASSERT_EQ(run(f.dir, f.train_args("six", "--steps 6 --eval-every 0")).status, 0);
   // --schedule-steps 6: the first part uses the 6-update schedule (by default the schedule spans --steps).
   const Result a = run(f.dir, f.train_args("split", "--steps 3 --schedule-steps 6 --eval-every 0"));
-  ASSERT_EQ(a.rc, 0) << a.err;
+  ASSERT_EQ(a.status, 0) << a.err;
   const Result b = run(f.dir, "train --resume " + (f.dir / "split").string() + " --steps 6 --threads 1");
-  ASSERT_EQ(b.rc, 0) << b.err;
+  ASSERT_EQ(b.status, 0) << b.err;
   EXPECT_NE(b.err.find("resuming at step 3"), std::string::npos) << b.err;
   for (const char* file : {"model.safetensors", "optimizer.safetensors"})
     EXPECT_TRUE(slurp(f.dir / "six" / file) == slurp(f.dir / "split" / file)) << file << " differs";
@@ -111,14 +108,14 @@ TEST(TrainCli, ThreeStepsThenAResumeToSixIsBitIdenticalToSix) {
   // The command line the run was started with is accepted by a resume (--config agrees with the checkpoint); a
   // --config that describes another model is an error naming the field.
   const Result same = run(f.dir, f.train_args("split", "--steps 6 --resume " + (f.dir / "split").string()));
-  EXPECT_EQ(same.rc, 0) << same.err;
+  EXPECT_EQ(same.status, 0) << same.err;
   const Result other = run(f.dir, "train --resume " + (f.dir / "split").string() + " --config small --steps 7");
-  EXPECT_NE(other.rc, 0);
+  EXPECT_NE(other.status, 0);
   EXPECT_NE(other.err.find("--config small: d_model = 128 but the checkpoint's model has 64"), std::string::npos)
       << other.err;
   // --steps is the total: below the checkpoint's step is an error (one line, before anything else is printed).
   const Result below = run(f.dir, "train --resume " + (f.dir / "split").string() + " --steps 2 --threads 1");
-  EXPECT_NE(below.rc, 0);
+  EXPECT_NE(below.status, 0);
   EXPECT_EQ(std::count(below.err.begin(), below.err.end(), '\n'), 1) << below.err;
   EXPECT_NE(below.err.find("--steps"), std::string::npos) << below.err;
 }
@@ -129,16 +126,16 @@ TEST(TrainCli, Mamba2TrainsResumesBitIdenticallyAndEvaluates) {
   CliFixture f("cli-train-mamba2");
   const std::string common = "train --data " + f.data + " --bytes --config mamba2-tiny --batch 2 --seq-len 24 "
                              "--lr 3e-3 --warmup 1 --seed 3 --threads 1 --eval-every 0 --out ";
-  ASSERT_EQ(run(f.dir, common + (f.dir / "six").string() + " --steps 6").rc, 0);
+  ASSERT_EQ(run(f.dir, common + (f.dir / "six").string() + " --steps 6").status, 0);
   const Result a = run(f.dir, common + (f.dir / "split").string() + " --steps 3 --schedule-steps 6");
-  ASSERT_EQ(a.rc, 0) << a.err;
+  ASSERT_EQ(a.status, 0) << a.err;
   const Result b = run(f.dir, "train --resume " + (f.dir / "split").string() + " --steps 6 --threads 1");
-  ASSERT_EQ(b.rc, 0) << b.err;
+  ASSERT_EQ(b.status, 0) << b.err;
   for (const char* file : {"model.safetensors", "optimizer.safetensors"})
     EXPECT_TRUE(slurp(f.dir / "six" / file) == slurp(f.dir / "split" / file)) << file << " differs";
   EXPECT_NE(slurp(f.dir / "six" / "config.json").find("\"model_type\": \"mamba2\""), std::string::npos);
   const Result e = run(f.dir, "eval -m " + (f.dir / "six").string() + " --data " + f.data + " --json --seq-len 32");
-  ASSERT_EQ(e.rc, 0) << e.err;
+  ASSERT_EQ(e.status, 0) << e.err;
   const double loss = nlohmann::json::parse(e.out).at("loss");
   EXPECT_GT(loss, 0);
   EXPECT_LT(loss, std::log(256.0));  // six updates on a repetitive text already beat a uniform guess
@@ -148,7 +145,7 @@ TEST(TrainCli, EvalUsesTheShippedModelWithoutDashM) {
   if (!fs::exists(test::source_dir() / "models" / "tinyshakespeare" / "model.safetensors")) GTEST_SKIP();
   CliFixture f("cli-default");
   const Result e = run(f.dir, "eval --data " + f.data + " --json", "env -u TINYMAMBA_DEFAULT_MODEL");
-  ASSERT_EQ(e.rc, 0) << e.err;
+  ASSERT_EQ(e.status, 0) << e.err;
   const auto j = nlohmann::json::parse(e.out);
   EXPECT_NE(j.at("model").get<std::string>().find("models/tinyshakespeare"), std::string::npos);
   // A trained model: far below the 8 bits/byte of a uniform guess on this Shakespeare-like text.
@@ -161,13 +158,13 @@ TEST(TrainCli, TrainsThroughABpeTokenizer) {
   CliFixture f("cli-bpe");
   const Result t = run(f.dir, "train --data " + f.data + " --tokenizer " + tok.string() +
                                   " --config tiny --steps 2 --batch 1 --seq-len 16 --threads 1 --out " + (f.dir / "m").string());
-  ASSERT_EQ(t.rc, 0) << t.err;
+  ASSERT_EQ(t.status, 0) << t.err;
   EXPECT_EQ(slurp(f.dir / "m" / "tokenizer.json"), slurp(tok));  // the folder carries its tokenizer
   const auto cfg = nlohmann::json::parse(slurp(f.dir / "m" / "config.json"));
   EXPECT_GE(cfg.at("vocab_size").get<std::int64_t>(), 50277);
   // eval finds the tokenizer in the model folder; a BPE token covers several bytes, so bits/byte < loss/ln 2.
   const Result e = run(f.dir, "eval -m " + (f.dir / "m").string() + " --data " + f.data + " --json");
-  ASSERT_EQ(e.rc, 0) << e.err;
+  ASSERT_EQ(e.status, 0) << e.err;
   const auto j = nlohmann::json::parse(e.out);
   EXPECT_LT(j.at("tokens").get<double>(), j.at("bytes").get<double>());
   EXPECT_NEAR(j.at("bits_per_byte").get<double>(),
@@ -203,7 +200,7 @@ TEST(TrainCli, BadFlagsGiveOneLineErrorsNamingTheFlagOrFile) {
   };
   for (const auto& c : cases) {
     const Result r = run(f.dir, c.args);
-    EXPECT_NE(r.rc, 0) << c.args;
+    EXPECT_NE(r.status, 0) << c.args;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.args << "\n" << r.err;
     EXPECT_NE(r.err.find(c.must_name), std::string::npos) << c.args << "\n" << r.err;
     EXPECT_FALSE(fs::exists(f.dir / "o" / "model.safetensors")) << c.args;

@@ -15,17 +15,14 @@
 #include <sstream>
 #include <vector>
 
+#include "run_cli.hpp"
 #include "test_paths.hpp"
 
 namespace tinymamba {
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int rc = -1;
-  std::string out, err;
-};
-
+using Result = test::CliResult;  // the exit status (-1 when killed by a signal), stdout, stderr
 using test::slurp;
 
 // `ranks` = 0: the program alone; else under mpirun. --oversubscribe: 2 ranks on a machine that may show fewer
@@ -82,12 +79,12 @@ TEST(TrainMpi, TwoRanksEqualOneProcessBitForBitAndResumeOnAnyNumberOfRanks) {
   if (std::string(TINYMAMBA_MPIEXEC).empty()) GTEST_SKIP() << "built without MPI";
   MpiFixture f;
   // The reference: one process, micro-batches of 2 windows, 4 per update (summed pairwise: (g0+g1)+(g2+g3)).
-  ASSERT_EQ(run(f.dir, 0, f.train("one", "--steps 4 --batch 2 --accum 4")).rc, 0);
+  ASSERT_EQ(run(f.dir, 0, f.train("one", "--steps 4 --batch 2 --accum 4")).status, 0);
   // 2 ranks, --batch 4 (the global micro-batch, 2 windows each) x --accum 2: rank 0 sums g0+g1, rank 1 g2+g3, and
   // the all-reduce adds the two. Twice, to see it is the same from run to run.
   for (const char* out : {"two", "two-again"}) {
     const Result r = run(f.dir, 2, f.train(out, "--steps 4 --batch 4 --accum 2"));
-    ASSERT_EQ(r.rc, 0) << r.err;
+    ASSERT_EQ(r.status, 0) << r.err;
     // Rank 0 alone reports.
     EXPECT_EQ(r.out.find("trained to step 4"), r.out.rfind("trained to step 4")) << r.out;
     EXPECT_NE(r.out.find("2 processes"), std::string::npos) << r.out;
@@ -96,28 +93,28 @@ TEST(TrainMpi, TwoRanksEqualOneProcessBitForBitAndResumeOnAnyNumberOfRanks) {
 
   // Two updates on 2 ranks, resumed alone to four with the command line the run was started with (--config
   // included) and the single-process shape of the same windows.
-  ASSERT_EQ(run(f.dir, 2, f.train("split", "--steps 2 --batch 4 --accum 2")).rc, 0);
+  ASSERT_EQ(run(f.dir, 2, f.train("split", "--steps 2 --batch 4 --accum 2")).status, 0);
   const Result resumed = run(f.dir, 0, f.train("split", "--steps 4 --batch 2 --accum 4 --resume " +
                                                             (f.dir / "split").string()));
-  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
   f.expect_same_run("one", "split", /*split=*/true);
   // And the other way: one process first, 2 ranks after.
-  ASSERT_EQ(run(f.dir, 0, f.train("split2", "--steps 2 --batch 2 --accum 4")).rc, 0);
+  ASSERT_EQ(run(f.dir, 0, f.train("split2", "--steps 2 --batch 2 --accum 4")).status, 0);
   ASSERT_EQ(run(f.dir, 2, "train --quiet --steps 4 --batch 4 --accum 2 --threads 1 --resume " +
-                              (f.dir / "split2").string()).rc, 0);
+                              (f.dir / "split2").string()).status, 0);
   f.expect_same_run("one", "split2", /*split=*/true);
 
   // A --batch the ranks cannot share is an error naming it.
   const Result odd = run(f.dir, 2, f.train("odd", "--steps 1 --batch 3"));
-  EXPECT_NE(odd.rc, 0);
+  EXPECT_NE(odd.status, 0);
   EXPECT_NE(odd.err.find("--batch = 3 must be a multiple of the number of processes (2)"), std::string::npos) << odd.err;
   EXPECT_FALSE(fs::exists(f.dir / "odd" / "model.safetensors"));
 
   // eval under mpirun shares out the batches and reports exactly one process's numbers.
   const std::string eval = "eval -m " + (f.dir / "one").string() + " --data " + f.data + " --json --seq-len 32 --batch 2 --threads 1";
   const Result e1 = run(f.dir, 0, eval), e2 = run(f.dir, 2, eval);
-  ASSERT_EQ(e1.rc, 0) << e1.err;
-  ASSERT_EQ(e2.rc, 0) << e2.err;
+  ASSERT_EQ(e1.status, 0) << e1.err;
+  ASSERT_EQ(e2.status, 0) << e2.err;
   EXPECT_EQ(nlohmann::json::parse(e1.out), nlohmann::json::parse(e2.out)) << e1.out << e2.out;
 }
 
@@ -179,7 +176,7 @@ TEST(TrainMpi, ARankThatDiesEndsTheJobAndRankZeroNamesTheCheckpointToResume) {
   EXPECT_NE(message.find("The last checkpoint, step "), std::string::npos) << message;
   const Result resumed = run(f.dir, 0, "train --quiet --threads 1 --resume " + (f.dir / "run").string() +
                                            " --steps " + std::to_string(step + 2));
-  ASSERT_EQ(resumed.rc, 0) << resumed.err;
+  ASSERT_EQ(resumed.status, 0) << resumed.err;
   EXPECT_NE(resumed.out.find("trained to step " + std::to_string(step + 2)), std::string::npos) << resumed.out;
 }
 
