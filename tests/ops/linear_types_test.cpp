@@ -155,6 +155,28 @@ TEST(LinearTypes, RowsAccumulateTouchesOnlyItsRows) {
   }
 }
 
+// A row's output does not depend on which rows go with it: the decode products take rows a few at a time
+// (block_gemv.hpp: four, in two pairs per 512-bit register where AVX-512 VNNI is built; f32.cpp: tiles of six or
+// two), and a range's leftover rows one by one, so each row computed alone must give the bits it gets in the
+// full range.
+TEST(LinearTypes, RowsAccumulateIsTheSameForARowAloneOrWithOthers) {
+  const std::int64_t out = 23, T = 3;
+  Rng rng(4);
+  for (const WeightType t : kWeightTypes) {
+    const std::int64_t in = weight_type_block(t) == 1 ? 100 : 3 * weight_type_block(t);  // 100: a scalar tail
+    std::vector<float> w(static_cast<std::size_t>(out * in)), x(static_cast<std::size_t>(T * in));
+    for (auto& v : w) v = static_cast<float>(rng.normal());
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    const auto stored = stored_weights(t, w, out, in, rng);
+    const WeightMatrix W = WeightMatrix::dense(t, stored.data(), out, in);
+    std::vector<float> together(static_cast<std::size_t>(T * out), 0.0f), alone(together.size(), 0.0f);
+    linear_rows_accumulate({together.data(), out}, {x.data(), in}, W, T, 0, out);
+    for (std::int64_t o = 0; o < out; ++o) linear_rows_accumulate({alone.data(), out}, {x.data(), in}, W, T, o, o + 1);
+    for (std::int64_t i = 0; i < T * out; ++i)
+      ASSERT_EQ(together[i], alone[i]) << weight_type_name(t) << " token " << i / out << " row " << i % out;
+  }
+}
+
 // Batch invariance at the kernel: each token's outputs from one rows_accumulate over T tokens equal, bit for bit,
 // those of the token alone (T = 1), for every type and every T up to a full batch — a batched step of more than
 // four tokens goes through other tiles of rows and tokens (f32.cpp) than a single decode. out = 20 is not a
