@@ -32,7 +32,9 @@ TEST(ByteLevelTokenizer, EncodesTextAsItsBytesUnderTheBpeTokenizer) {
 TEST(ByteLevelTokenizer, IsRecognizedAndOthersAreNot) {
   EXPECT_TRUE(is_byte_level_tokenizer(byte_level_tokenizer_json()));
   const auto neox = test::shared_dir() / "tokenizer" / "gpt-neox-20b.json";
-  if (std::filesystem::exists(neox)) EXPECT_FALSE(is_byte_level_tokenizer(read_text_file(neox.string())));
+  if (std::filesystem::exists(neox)) {
+    EXPECT_FALSE(is_byte_level_tokenizer(read_text_file(neox.string())));
+  }
   EXPECT_FALSE(is_byte_level_tokenizer("{}"));
   EXPECT_FALSE(is_byte_level_tokenizer("not json"));
 }

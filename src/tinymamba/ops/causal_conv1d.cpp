@@ -1,6 +1,7 @@
 #include "tinymamba/ops/causal_conv1d.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "tinymamba/core/parallel.hpp"
@@ -23,7 +24,9 @@ constexpr std::int64_t kChannelBlock = 64;
 void causal_conv1d_forward(float* out, const float* x, std::int64_t ldx, const float* w, const float* bias,
                            const float* state, const Conv1dShape& s) {
   // K is tiny (4) and the conv costs ~K·d_in flops per token, a thousandth of the projections around it: a
-  // plain loop, no scratch (so the per-token decode path allocates nothing).
+  // plain loop, no scratch (so the per-token decode path allocates nothing). Explicit fma here and in the step:
+  // left to contraction, GCC fused the two loops' multiply-adds differently with -march=haswell, and the step
+  // stopped being bitwise this forward over one token.
   const std::int64_t C = s.channels, K = s.kernel;
   parallel_for(s.batch * s.len, [&](std::int64_t r0, std::int64_t r1, int) {
     for (std::int64_t r = r0; r < r1; ++r) {
@@ -31,7 +34,8 @@ void causal_conv1d_forward(float* out, const float* x, std::int64_t ldx, const f
       float* o = out + r * C;
       for (std::int64_t c = 0; c < C; ++c) {
         float acc = bias ? bias[c] : 0.0f;
-        for (std::int64_t k = 0; k < K; ++k) acc += w[c * K + k] * input_at(x, ldx, state, s, b, t - (K - 1) + k, c);
+        for (std::int64_t k = 0; k < K; ++k)
+          acc = std::fma(w[c * K + k], input_at(x, ldx, state, s, b, t - (K - 1) + k, c), acc);
         o[c] = acc;
       }
     }
@@ -102,7 +106,7 @@ void causal_conv1d_step(float* out, float* state, const float* x, const float* w
     }
     st[K - 1] = x[c];
     float acc = bias ? bias[c] : 0.0f;
-    for (std::int64_t k = 0; k < K; ++k) acc += w[c * K + k] * st[k];
+    for (std::int64_t k = 0; k < K; ++k) acc = std::fma(w[c * K + k], st[k], acc);
     out[c] = acc;
   }
 }

@@ -168,6 +168,44 @@ float row_dot_blocks(const Block* w, const std::uint8_t* xu, const float* xs, st
 
 inline constexpr int kBlockRows = 4;  // rows that go through the blocks together
 
+// x (T, cols) rounded to q8_0 for the block products, kept for the next call: a decode step's threads multiply
+// the same x by one chunk of rows at a time (in_proj: twelve chunks a layer), and rounding it afresh for each was
+// 3% of a q8_0 step. It is reused only when x is bit for bit the x rounded last (compared, never assumed).
+struct RoundedActivations {
+  Buffer<float> x;           // (T, cols): the input rounded last
+  Buffer<BlockQ8_0> xq;      // (T, nb): x rounded
+  Buffer<float> xd;          // (T, nb): its scales as float32
+  Buffer<std::uint8_t> xu;   // (T, nb·32): its codes + 128, contiguous (the AVX-512 product's operand only)
+  std::int64_t T = -1, cols = -1;
+
+  const RoundedActivations& round(ConstMat in, std::int64_t T_in, std::int64_t cols_in) {
+    bool same = T_in == T && cols_in == cols;
+    for (std::int64_t t = 0; same && t < T; ++t)
+      same = std::memcmp(x.data() + t * cols, in.data + t * in.ld, static_cast<std::size_t>(cols) * sizeof(float)) == 0;
+    if (same) return *this;
+    T = T_in;
+    cols = cols_in;
+    const std::int64_t nb = cols / kQuantBlock;
+    if (x.size() < static_cast<std::size_t>(T * cols)) x.resize(static_cast<std::size_t>(T * cols));
+    if (xq.size() < static_cast<std::size_t>(T * nb)) {
+      xq.resize(static_cast<std::size_t>(T * nb));
+      xd.resize(static_cast<std::size_t>(T * nb));
+      xu.resize(static_cast<std::size_t>(T * nb * kQuantBlock));
+    }
+    for (std::int64_t t = 0; t < T; ++t) {
+      std::memcpy(x.data() + t * cols, in.data + t * in.ld, static_cast<std::size_t>(cols) * sizeof(float));
+      quantize_row_q8_0(in.data + t * in.ld, cols, xq.data() + t * nb);
+      for (std::int64_t b = 0; b < nb; ++b) xd[t * nb + b] = half_to_float(xq[t * nb + b].d);
+    }
+#ifdef TINYMAMBA_BLOCK_DOT_AVX512
+    for (std::int64_t i = 0; i < T * nb; ++i)
+      for (std::int64_t j = 0; j < kQuantBlock; ++j)
+        xu[i * kQuantBlock + j] = static_cast<std::uint8_t>(xq[i].qs[j] ^ 0x80);
+#endif
+    return *this;
+  }
+};
+
 // y[:, o0:o1] += x (T, in) · W[o0:o1]ᵀ with x rounded to q8_0 (ggml's reference quantizer) first. Block: the
 // weight block struct; codes(const Block&) → Codes.
 //
@@ -183,32 +221,19 @@ void block_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_
                            std::int64_t o1, CodesOf codes) {
   if (T == 0) return;  // nothing to add (and y may then have no storage to point into)
   const std::int64_t nb = W.cols / kQuantBlock;
-  thread_local Buffer<BlockQ8_0> xq;  // (T, nb): x rounded, per call (sized once, then reused)
-  thread_local Buffer<float> xd;      // (T, nb): its scales as float32
-  if (xq.size() < static_cast<std::size_t>(T * nb)) {
-    xq.resize(static_cast<std::size_t>(T * nb));
-    xd.resize(static_cast<std::size_t>(T * nb));
-  }
-  for (std::int64_t t = 0; t < T; ++t) {
-    quantize_row_q8_0(x.data + t * x.ld, W.cols, xq.data() + t * nb);
-    for (std::int64_t b = 0; b < nb; ++b) xd[t * nb + b] = half_to_float(xq[t * nb + b].d);
-  }
+  thread_local RoundedActivations rounded;
+  const RoundedActivations& r = rounded.round(x, T, W.cols);
 #ifdef TINYMAMBA_BLOCK_DOT_AVX512
-  thread_local Buffer<std::uint8_t> xu;  // (T, nb·32): x's codes + 128, contiguous
-  if (xu.size() < static_cast<std::size_t>(T * nb * kQuantBlock)) xu.resize(static_cast<std::size_t>(T * nb * kQuantBlock));
-  for (std::int64_t i = 0; i < T * nb; ++i)
-    for (std::int64_t j = 0; j < kQuantBlock; ++j)
-      xu[i * kQuantBlock + j] = static_cast<std::uint8_t>(xq[i].qs[j] ^ 0x80);
   for (std::int64_t o = o0; o < o1; ++o) {
     const auto* w = reinterpret_cast<const Block*>(W.row(o));
     for (std::int64_t t = 0; t < T; ++t)
-      y.data[t * y.ld + o] += row_dot_blocks(w, xu.data() + t * nb * kQuantBlock, xd.data() + t * nb, nb, codes);
+      y.data[t * y.ld + o] += row_dot_blocks(w, r.xu.data() + t * nb * kQuantBlock, r.xd.data() + t * nb, nb, codes);
   }
 #else
   std::int64_t o = o0;
   for (; o + kBlockRows <= o1; o += kBlockRows)
-    rows_dot_blocks<kBlockRows, Block>(y.data + o, y.ld, W, o, xq.data(), xd.data(), T, nb, codes);
-  for (; o < o1; ++o) rows_dot_blocks<1, Block>(y.data + o, y.ld, W, o, xq.data(), xd.data(), T, nb, codes);
+    rows_dot_blocks<kBlockRows, Block>(y.data + o, y.ld, W, o, r.xq.data(), r.xd.data(), T, nb, codes);
+  for (; o < o1; ++o) rows_dot_blocks<1, Block>(y.data + o, y.ld, W, o, r.xq.data(), r.xd.data(), T, nb, codes);
 #endif
 }
 
