@@ -160,20 +160,25 @@ TEST(LinearTypes, RowsAccumulateTouchesOnlyItsRows) {
 // two), and a range's leftover rows one by one, so each row computed alone must give the bits it gets in the
 // full range.
 TEST(LinearTypes, RowsAccumulateIsTheSameForARowAloneOrWithOthers) {
-  const std::int64_t out = 23, T = 3;
+  const std::int64_t out = 23;  // 3 × 6 + 5, 5 × 4 + 3, 11 × 2 + 1 rows
   Rng rng(4);
   for (const WeightType t : kWeightTypes) {
     const std::int64_t in = weight_type_block(t) == 1 ? 100 : 3 * weight_type_block(t);  // 100: a scalar tail
-    std::vector<float> w(static_cast<std::size_t>(out * in)), x(static_cast<std::size_t>(T * in));
+    std::vector<float> w(static_cast<std::size_t>(out * in));
     for (auto& v : w) v = static_cast<float>(rng.normal());
-    for (auto& v : x) v = static_cast<float>(rng.normal());
     const auto stored = stored_weights(t, w, out, in, rng);
     const WeightMatrix W = WeightMatrix::dense(t, stored.data(), out, in);
-    std::vector<float> together(static_cast<std::size_t>(T * out), 0.0f), alone(together.size(), 0.0f);
-    linear_rows_accumulate({together.data(), out}, {x.data(), in}, W, T, 0, out);
-    for (std::int64_t o = 0; o < out; ++o) linear_rows_accumulate({alone.data(), out}, {x.data(), in}, W, T, o, o + 1);
-    for (std::int64_t i = 0; i < T * out; ++i)
-      ASSERT_EQ(together[i], alone[i]) << weight_type_name(t) << " token " << i / out << " row " << i % out;
+    for (const std::int64_t T : {3, 16}) {  // a decode step's one pass over the rows, and a batched step's tiles
+      std::vector<float> x(static_cast<std::size_t>(T * in));
+      for (auto& v : x) v = static_cast<float>(rng.normal());
+      std::vector<float> together(static_cast<std::size_t>(T * out), 0.0f), alone(together.size(), 0.0f);
+      linear_rows_accumulate({together.data(), out}, {x.data(), in}, W, T, 0, out);
+      for (std::int64_t o = 0; o < out; ++o)
+        linear_rows_accumulate({alone.data(), out}, {x.data(), in}, W, T, o, o + 1);
+      for (std::int64_t i = 0; i < T * out; ++i)
+        ASSERT_EQ(together[i], alone[i]) << weight_type_name(t) << " T " << T << " token " << i / out << " row "
+                                         << i % out;
+    }
   }
 }
 

@@ -58,6 +58,21 @@ void rows_by_tiles(float* y, std::int64_t ldy, const float* w, std::int64_t ldw,
   for (; t < T; ++t) tile_dot<Rows, 1, Locality>(y + t * ldy, ldy, w, ldw, {x.data + t * x.ld, x.ld}, in, body);
 }
 
+// The last `rows` (< kTileRows) of a range as one tile of that many rows, Rows being the most there can be: a
+// chunk of a step is rarely a multiple of kTileRows (x_proj's chunks of 16 rows left 4), and a row alone loads W
+// once per FMA of each pass over the tokens.
+template <int Rows>
+void last_rows_by_tiles(std::int64_t rows, float* y, std::int64_t ldy, const float* w, std::int64_t ldw, ConstMat x,
+                        std::int64_t T, std::int64_t in, std::int64_t body) {
+  if constexpr (Rows > 0) {
+    if (rows == Rows) {
+      rows_by_tiles<Rows, kTileTokens, 3>(y, ldy, w, ldw, x, T, in, body);
+    } else {
+      last_rows_by_tiles<Rows - 1>(rows, y, ldy, w, ldw, x, T, in, body);
+    }
+  }
+}
+
 }  // namespace
 
 // A decode step of up to kOnePassTokens tokens streams one row at a time: each row is read from memory once,
@@ -81,7 +96,7 @@ void f32_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t 
   }
   for (; o + kTileRows <= o1; o += kTileRows, w += kTileRows * ldw, yo += kTileRows)
     rows_by_tiles<kTileRows, kTileTokens, 3>(yo, y.ld, w, ldw, x, T, in, body);
-  for (; o < o1; ++o, w += ldw, ++yo) rows_by_tiles<1, kTileTokens, 3>(yo, y.ld, w, ldw, x, T, in, body);
+  last_rows_by_tiles<kTileRows - 1>(o1 - o, yo, y.ld, w, ldw, x, T, in, body);
 }
 
 void f32_gemm(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, float beta) {
