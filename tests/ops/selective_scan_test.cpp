@@ -473,5 +473,31 @@ TEST(ScanAlgorithms, ForwardWithoutSavedGivesTheSameOutputs) {
   }
 }
 
+// The decode step sums 16 channels at once where a range has 16 left (n = 16) and one at a time otherwise: a
+// channel's output and state are the same bits either way, so they cannot depend on how a step's channels are
+// split over threads. Every channel alone against [0, E) in one call, E = 40 (two groups of 16 and 8 alone).
+TEST(OpHarness, ScanStepChannelIsTheSameAloneOrInAGroup) {
+  const std::int64_t E = 40, N = 16;
+  std::mt19937 gen(77);
+  const auto draw = [&](std::int64_t n, float lo, float hi) {
+    std::uniform_real_distribution<float> dist(lo, hi);
+    std::vector<float> v(static_cast<std::size_t>(n));
+    for (auto& x : v) x = dist(gen);
+    return v;
+  };
+  const std::vector<float> u = draw(E, -1, 1), delta = draw(E, -2, 1), B = draw(N, -1, 1), C = draw(N, -1, 1),
+                           z = draw(E, -2, 2), A = draw(E * N, -3, -0.1f), D = draw(E, -1, 1),
+                           bias = draw(E, -1, 1), h0 = draw(E * N, -1, 1);
+  std::vector<float> h_together = h0, h_alone = h0, out_together(E), out_alone(E);
+  const auto step = [&](std::vector<float>& h, std::vector<float>& out) {
+    return ScanStep{.u = u.data(), .delta = delta.data(), .B = B.data(), .C = C.data(), .z = z.data(), .A = A.data(),
+                    .D = D.data(), .delta_bias = bias.data(), .h = h.data(), .out = out.data(), .d_state = N};
+  };
+  selective_scan_step(step(h_together, out_together), 0, E);
+  for (std::int64_t e = 0; e < E; ++e) selective_scan_step(step(h_alone, out_alone), e, e + 1);
+  EXPECT_EQ(out_together, out_alone);
+  EXPECT_EQ(h_together, h_alone);
+}
+
 }  // namespace
 }  // namespace tinymamba::op_test

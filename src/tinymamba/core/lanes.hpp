@@ -30,4 +30,30 @@ inline float sum_lanes(Lanes v) {
   return (q[0] + q[2]) + (q[1] + q[3]);
 }
 
+// sum_lanes of 16 vectors at once: result lane c = sum_lanes(v[c]) bit for bit (the same pairs added: lane j with
+// j + 8, then j with j + 4, then (0 + 2) + (1 + 3)), as a transposing tree of 15 vector adds and 30 shuffles
+// instead of 16 shuffle trees and their scalar tails.
+inline Lanes sum_lanes_each(const Lanes (&v)[kLanes]) {
+  // s[c] = [v[c]'s 8 half sums | v[c + 8]'s]
+  Lanes s[8];
+  for (int c = 0; c < 8; ++c)
+    s[c] = __builtin_shufflevector(v[c], v[c + 8], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+           __builtin_shufflevector(v[c], v[c + 8], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  // q[c], four lanes each: the quarter sums of v[c], v[c + 8], v[c + 4], v[c + 12]
+  Lanes q[4];
+  for (int c = 0; c < 4; ++c)
+    q[c] = __builtin_shufflevector(s[c], s[c + 4], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+           __builtin_shufflevector(s[c], s[c + 4], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  // w[c], per four lanes k: q0 + q2 and q1 + q3 of q[c]'s group k, then of q[c + 2]'s
+  Lanes w[2];
+  for (int c = 0; c < 2; ++c)
+    w[c] = __builtin_shufflevector(q[c], q[c + 2], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29) +
+           __builtin_shufflevector(q[c], q[c + 2], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  // (q0 + q2) + (q1 + q3): per four lanes k, the sums of v[b + 0], v[b + 2], v[b + 1], v[b + 3] with
+  // b = 0, 8, 4, 12 for k = 0 … 3; then into channel order
+  const Lanes r = __builtin_shufflevector(w[0], w[1], 0, 2, 16, 18, 4, 6, 20, 22, 8, 10, 24, 26, 12, 14, 28, 30) +
+                  __builtin_shufflevector(w[0], w[1], 1, 3, 17, 19, 5, 7, 21, 23, 9, 11, 25, 27, 13, 15, 29, 31);
+  return __builtin_shufflevector(r, r, 0, 2, 1, 3, 8, 10, 9, 11, 4, 6, 5, 7, 12, 14, 13, 15);
+}
+
 }  // namespace tinymamba
