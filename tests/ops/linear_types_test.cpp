@@ -116,6 +116,7 @@ std::vector<Case> cases() {
         cs.push_back({t, 5, 32, T, bias});
         if (weight_type_block(t) == 1) cs.push_back({t, 19, 47, T, bias});  // a tail past 16 lanes
       }
+  cs.push_back({WeightType::q8_0, 7, 160, 1, false});    // 5 blocks: one step of four, then one alone
   cs.push_back({WeightType::q4_0, 300, 768, 2, false});  // many blocks and rows: prefetch, the panels of the GEMM
   cs.push_back({WeightType::q8_0, 300, 768, 20, true});
   cs.push_back({WeightType::f16, 600, 160, 33, false});
