@@ -117,10 +117,10 @@ using Floats16 = float __attribute__((vector_size(64)));
 // Σ_j w_j·x_j per lane of four bytes for two blocks' codes (w0 in lanes 0–7, w1 in 8–15) against xu, the same
 // two blocks of x + 128
 inline __m512 two_block_dots(Codes w0, Codes w1, __m512i xu) {
-  const auto w = reinterpret_cast<__m512i>(__builtin_shufflevector(
-      w0, w1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
-      28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55,
-      56, 57, 58, 59, 60, 61, 62, 63));
+  const auto w = reinterpret_cast<__m512i>(
+      __builtin_shufflevector(w0, w1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                              23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44,
+                              45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63));
   const __m512i zero = _mm512_setzero_si512();
   const __m512i quads =
       _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, xu, w), _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(-128), w));
@@ -145,17 +145,15 @@ float row_dot_blocks(const Block* w, const std::uint8_t* xu, const float* xs, st
         0xFFFF, _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(d))),
                            _mm_maskz_loadu_ps(static_cast<__mmask8>((1u << n) - 1), xs + b)));
     const auto spread = [&](int k) {  // block k's scale to lanes 0–7, block k + 1's to lanes 8–15
-      const __m512i lanes = _mm512_set_epi32(k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k, k, k, k, k,
-                                             k, k, k);
+      const __m512i lanes =
+          _mm512_set_epi32(k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k, k, k, k, k, k, k, k);
       return _mm512_maskz_permutexvar_ps(0xFFFF, lanes, scales);
     };
     const __m512i xu01 = _mm512_maskz_loadu_epi8(n >= 2 ? ~__mmask64{0} : 0xFFFFFFFFull, xu + b * kQuantBlock);
     acc01 = _mm512_fmadd_ps(two_block_dots(codes(w[b]), n >= 2 ? codes(w[b + 1]) : none, xu01), spread(0), acc01);
     if (n > 2) {
-      const __m512i xu23 =
-          _mm512_maskz_loadu_epi8(n == 4 ? ~__mmask64{0} : 0xFFFFFFFFull, xu + (b + 2) * kQuantBlock);
-      acc23 = _mm512_fmadd_ps(two_block_dots(codes(w[b + 2]), n == 4 ? codes(w[b + 3]) : none, xu23), spread(2),
-                              acc23);
+      const __m512i xu23 = _mm512_maskz_loadu_epi8(n == 4 ? ~__mmask64{0} : 0xFFFFFFFFull, xu + (b + 2) * kQuantBlock);
+      acc23 = _mm512_fmadd_ps(two_block_dots(codes(w[b + 2]), n == 4 ? codes(w[b + 3]) : none, xu23), spread(2), acc23);
     }
   }
   const auto v = reinterpret_cast<Floats16>(_mm512_add_ps(acc01, acc23));
@@ -172,10 +170,10 @@ inline constexpr int kBlockRows = 4;  // rows that go through the blocks togethe
 // the same x by one chunk of rows at a time (in_proj: twelve chunks a layer), and rounding it afresh for each was
 // 3% of a q8_0 step. It is reused only when x is bit for bit the x rounded last (compared, never assumed).
 struct RoundedActivations {
-  Buffer<float> x;           // (T, cols): the input rounded last
-  Buffer<BlockQ8_0> xq;      // (T, nb): x rounded
-  Buffer<float> xd;          // (T, nb): its scales as float32
-  Buffer<std::uint8_t> xu;   // (T, nb·32): its codes + 128, contiguous (the AVX-512 product's operand only)
+  Buffer<float> x;          // (T, cols): the input rounded last
+  Buffer<BlockQ8_0> xq;     // (T, nb): x rounded
+  Buffer<float> xd;         // (T, nb): its scales as float32
+  Buffer<std::uint8_t> xu;  // (T, nb·32): its codes + 128, contiguous (the AVX-512 product's operand only)
   std::int64_t T = -1, cols = -1;
 
   const RoundedActivations& round(ConstMat in, std::int64_t T_in, std::int64_t cols_in) {

@@ -71,8 +71,8 @@ void rows_by_tiles(float* y, std::int64_t ldy, const float* w, std::int64_t ldw,
       for (int r = 0; r < Rows; ++r)
         if (r % passes == pass) ahead[n++] = w + (Rows + r) * ldw;  // the last tile's "next" wastes its lines
     }
-    tile_dot<Rows, TileTokens, P == Prefetch::stream_ahead ? 0 : 3>(y + t * ldy, ldy, w, ldw,
-                                                                    {x.data + t * x.ld, x.ld}, in, body, ahead, n);
+    tile_dot<Rows, TileTokens, P == Prefetch::stream_ahead ? 0 : 3>(y + t * ldy, ldy, w, ldw, {x.data + t * x.ld, x.ld},
+                                                                    in, body, ahead, n);
     ++pass;
   };
   for (; t + Tokens <= T; t += Tokens) tile(std::integral_constant<int, Tokens>{});
@@ -112,7 +112,8 @@ void f32_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t 
   float* yo = y.data + o0;
   std::int64_t o = o0;
   if (T <= kOnePassTokens) {
-    for (; o < o1; ++o, w += ldw, ++yo) rows_by_tiles<1, kOnePassTokens, Prefetch::stream_ahead>(yo, y.ld, w, ldw, x, T, in, body);
+    for (; o < o1; ++o, w += ldw, ++yo)
+      rows_by_tiles<1, kOnePassTokens, Prefetch::stream_ahead>(yo, y.ld, w, ldw, x, T, in, body);
     return;
   }
   for (; o + kTileRows <= o1; o += kTileRows, w += kTileRows * ldw, yo += kTileRows)
