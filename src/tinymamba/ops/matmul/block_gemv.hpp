@@ -127,7 +127,8 @@ inline __m512 two_block_dots(Codes w0, Codes w1, __m512i xu) {
   return _mm512_maskz_cvtepi32_ps(0xFFFF, quads);
 }
 
-// Σ over the row's nb blocks of (w block · x block)·d_w·d_x. w: the row; xu: x + 128, nb·32 bytes; xs: d_x per block.
+// Σ over the row's nb blocks of (w block · x block)·d_w·d_x. w: the row; xu: x + 128, nb·32 bytes; xs: d_x per
+// block.
 template <class Block, class CodesOf>
 float row_dot_blocks(const Block* w, const std::uint8_t* xu, const float* xs, std::int64_t nb, CodesOf codes) {
   __m512 acc01 = _mm512_setzero_ps(), acc23 = _mm512_setzero_ps();
