@@ -189,7 +189,9 @@ struct RoundedActivations {
     if (xq.size() < static_cast<std::size_t>(T * nb)) {
       xq.resize(static_cast<std::size_t>(T * nb));
       xd.resize(static_cast<std::size_t>(T * nb));
+#ifdef TINYMAMBA_BLOCK_DOT_AVX512
       xu.resize(static_cast<std::size_t>(T * nb * kQuantBlock));
+#endif
     }
     for (std::int64_t t = 0; t < T; ++t) {
       std::memcpy(x.data() + t * cols, in.data + t * in.ld, static_cast<std::size_t>(cols) * sizeof(float));
