@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <initializer_list>
+#include <limits>
 
 #include "generate_test_support.hpp"
 #include "tinymamba/core/error.hpp"
@@ -148,6 +149,50 @@ TEST(GenerateEngine, ALateJoinerPrefilledInChunksChangesNoOne) {
   run_to_end(engine, running);
   expect_same(outcome(engine, a), alone(m, pa, seeded(kSampled, 1), up_to(25), vocab), "A");
   expect_same(outcome(engine, b), alone(m, pb, seeded(kSampled, 2), up_to(20), vocab, 3), "B");
+}
+
+// C and D absorb their prompts one token per step as rows of A's steps (Engine::step's `absorbing`; D without a
+// slot until its first such step, C after a forward over its first 2 tokens), then join A's steps: each ends
+// exactly as alone with the same prefill by steps of its own (PrefillBy::step) — the rows of a step are
+// computed alone. E (max_new_tokens 0) finishes when its prompt is in, as after prefill.
+TEST(GenerateEngine, APromptAbsorbedAsRowsOfOthersStepsIsItsPrefillBySteps) {
+  const Model& m = bundled_model();
+  const std::int64_t vocab = bundled_tokenizer().vocab_size();
+  const std::vector<std::int32_t> pa = encode("ROMEO:"), pc = encode("Second Servingman:\nWhat"),
+                                  pd = encode("KING HENRY VI:\nO"), pe = encode("Ay");
+  const auto by_steps = [&](const std::vector<std::int32_t>& prompt, std::uint64_t seed, std::int64_t n,
+                            std::int64_t forward_first) {
+    Engine engine(m, {.slots = 1});
+    Sequence s(prompt, seeded(kSampled, seed), up_to(n), vocab);
+    if (forward_first > 0) {
+      EXPECT_FALSE(engine.prefill(s, forward_first));
+    }
+    EXPECT_TRUE(engine.prefill(s, std::numeric_limits<std::int64_t>::max(), PrefillBy::step));
+    run_to_end(engine, {&s});
+    return outcome(engine, s);
+  };
+  Engine engine(m, {.slots = 4});
+  Sequence a(pa, seeded(kSampled, 1), up_to(40), vocab), c(pc, seeded(kSampled, 3), up_to(20), vocab),
+      d(pd, seeded(kSampled, 4), up_to(15), vocab), e(pe, kGreedy, up_to(0), vocab);
+  ASSERT_TRUE(engine.prefill(a));
+  ASSERT_FALSE(engine.prefill(c, 2));
+  std::vector<Sequence*> running = {&a}, absorbing = {&c, &d, &e};
+  while (!absorbing.empty()) {
+    const std::int64_t a_before = a.generated_tokens();
+    EXPECT_EQ(engine.step(running, absorbing).size(), running.size());
+    EXPECT_EQ(a.generated_tokens(), a_before + 1);
+    std::erase_if(absorbing, [&](Sequence* s) {
+      if (s->ready()) running.push_back(s);
+      return s->prefilled() == s->prompt_tokens();
+    });
+  }
+  EXPECT_TRUE(e.finished());
+  EXPECT_EQ(e.finish_reason(), FinishReason::length);
+  EXPECT_EQ(e.generated_tokens(), 0);
+  run_to_end(engine, running);
+  expect_same(outcome(engine, a), alone(m, pa, seeded(kSampled, 1), up_to(40), vocab), "A");
+  expect_same(outcome(engine, c), by_steps(pc, 3, 20, 2), "C");
+  expect_same(outcome(engine, d), by_steps(pd, 4, 15, 0), "D");
 }
 
 // A sequence that stops takes no further step, not even in the step that samples its last token: its state
@@ -419,6 +464,12 @@ TEST(GenerateEngine, BadArgumentsAreErrorsNamingTheField) {
   EXPECT_EQ(message([&] { (void)engine.step(seqs); }), "seqs[0] and seqs[2] are the same sequence");
   seqs = {&a, nullptr};
   EXPECT_EQ(message([&] { (void)engine.step(seqs); }), "seqs[1] is null");
+  std::vector<Sequence*> absorbing = {&c};
+  EXPECT_EQ(message([&] { (void)engine.step({}, absorbing); }), "state pool: all 2 slots are in use");
+  seqs = {&a};
+  absorbing = {&b};
+  EXPECT_EQ(message([&] { (void)engine.step(seqs, absorbing); }),
+            "absorbing[0]: all 3 prompt tokens are in already");
   EXPECT_EQ(a.generated_tokens(), 0) << "refused steps change nothing";
 
   Engine other(m, {.slots = 1});

@@ -20,11 +20,8 @@ Engine::Engine(const Model& model, const EngineOptions& options)
 bool Engine::prefill(Sequence& seq, std::int64_t max_tokens, PrefillBy by) {
   TM_CHECK(max_tokens >= 1, "max_tokens must be >= 1, got ", max_tokens);
   if (seq.slot_ < 0) {
-    TM_CHECK(seq.prefilled_ == 0 && !seq.finished(), "prefill: the sequence was released");
-    TM_CHECK(seq.vocab_size() <= model_->config.padded_vocab(), "vocab_size ", seq.vocab_size(),
-             " exceeds the model's vocabulary of ", model_->config.padded_vocab());
-    seq.slot_ = pool_.acquire();
-    seq.engine_ = this;
+    check_startable(seq, "prefill: the sequence");
+    start(seq);
   }
   check_owned(seq, "prefill: the sequence");
   TM_CHECK(seq.prefilled_ < seq.prompt_tokens_, "prefill: all ", seq.prompt_tokens_, " prompt tokens are in already");
@@ -48,11 +45,24 @@ bool Engine::prefill(Sequence& seq, std::int64_t max_tokens, PrefillBy by) {
       break;
     }
   }
-  if (seq.prefilled_ == seq.prompt_tokens_) {
-    seq.logits_.assign(last_logits, last_logits + model_->config.padded_vocab());
-    if (seq.stop_.reached(seq.generated())) seq.finish_ = FinishReason::length;
-  }
+  if (seq.prefilled_ == seq.prompt_tokens_) prompt_absorbed(seq, last_logits);
   return seq.ready();
+}
+
+void Engine::check_startable(const Sequence& seq, const std::string& what) const {
+  TM_CHECK(seq.prefilled_ == 0 && !seq.finished(), what, " was released");
+  TM_CHECK(seq.vocab_size() <= model_->config.padded_vocab(), "vocab_size ", seq.vocab_size(),
+           " exceeds the model's vocabulary of ", model_->config.padded_vocab());
+}
+
+void Engine::start(Sequence& seq) {
+  seq.slot_ = pool_.acquire();
+  seq.engine_ = this;
+}
+
+void Engine::prompt_absorbed(Sequence& seq, const float* last_logits) {
+  seq.logits_.assign(last_logits, last_logits + model_->config.padded_vocab());
+  if (seq.stop_.reached(seq.generated())) seq.finish_ = FinishReason::length;
 }
 
 const float* Engine::absorb_by_steps(Sequence& seq, std::int64_t end) {
@@ -98,7 +108,7 @@ void Engine::resume(Sequence& seq, const InferenceState& snapshot) {
   seq.prefilled_ = snapshot.tokens_seen;
 }
 
-std::vector<StepToken> Engine::step(std::span<Sequence* const> seqs) {
+std::vector<StepToken> Engine::step(std::span<Sequence* const> seqs, std::span<Sequence* const> absorbing) {
   const std::int64_t B = std::ssize(seqs);
   for (std::int64_t i = 0; i < B; ++i) {
     const Sequence* s = seqs[i];
@@ -112,6 +122,25 @@ std::vector<StepToken> Engine::step(std::span<Sequence* const> seqs) {
     for (std::int64_t j = 0; j < i; ++j) TM_CHECK(seqs[j] != s, "seqs[", j, "] and ", what, " are the same sequence");
     s->check_logits();  // before any sequence takes a token, so that an error leaves every one as it was
   }
+  std::int64_t starting = 0;  // absorbing sequences without a slot yet
+  for (std::int64_t i = 0; i < std::ssize(absorbing); ++i) {
+    const Sequence* s = absorbing[i];
+    TM_CHECK(s != nullptr, "absorbing[", i, "] is null");
+    const std::string what = cat("absorbing[", i, "]");
+    if (s->slot_ < 0) {
+      check_startable(*s, what);
+      ++starting;
+    } else {
+      check_owned(*s, what.c_str());
+    }
+    TM_CHECK(!s->finished(), what, " has finished (", finish_reason_name(s->finish_), ")");
+    TM_CHECK(s->prefilled_ < s->prompt_tokens_, what, ": all ", s->prompt_tokens_, " prompt tokens are in already");
+    for (std::int64_t j = 0; j < B; ++j) TM_CHECK(seqs[j] != s, "seqs[", j, "] and ", what, " are the same sequence");
+    for (std::int64_t j = 0; j < i; ++j)
+      TM_CHECK(absorbing[j] != s, "absorbing[", j, "] and ", what, " are the same sequence");
+  }
+  TM_CHECK(pool_.in_use() + starting <= pool_.capacity(), "state pool: all ", pool_.capacity(),
+           " slots are in use");
 
   std::vector<StepToken> out;
   out.reserve(static_cast<std::size_t>(B));
@@ -124,14 +153,25 @@ std::vector<StepToken> Engine::step(std::span<Sequence* const> seqs) {
       slots_.push_back(s->slot_);
     }
   }
+  for (Sequence* s : absorbing) {
+    if (s->slot_ < 0) start(*s);
+    ids_.push_back(s->prompt()[s->prefilled_]);
+    slots_.push_back(s->slot_);
+  }
   if (ids_.empty()) return out;
   lm_step(*model_, ids_, pool_.states(), step_acts_, slots_);
   const std::int64_t V = model_->config.padded_vocab();
+  const auto logits_row = [&](std::int64_t row) { return step_acts_.logits.data() + row * V; };
   std::int64_t row = 0;
   for (Sequence* s : seqs) {
     if (s->finished()) continue;
-    s->logits_.assign(step_acts_.logits.begin() + row * V, step_acts_.logits.begin() + (row + 1) * V);
+    s->logits_.assign(logits_row(row), logits_row(row) + V);
     pool_.add_tokens(s->slot_, 1);
+    ++row;
+  }
+  for (Sequence* s : absorbing) {
+    pool_.add_tokens(s->slot_, 1);
+    if (++s->prefilled_ == s->prompt_tokens_) prompt_absorbed(*s, logits_row(row));
     ++row;
   }
   return out;

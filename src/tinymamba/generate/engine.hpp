@@ -70,9 +70,14 @@ class Engine {
   // One token for each of seqs (distinct, each ready): samples it from the sequence's pending logits, appends
   // it and applies the stop rule; then ONE lm_step over the slots of those that did not stop computes their
   // next logits. A sequence that stops leaves: it never steps again, and its state holds all its tokens but
-  // the last. Returns, per sequence in order, the token, its text and the finish reason. The arguments are
-  // checked before anything changes (Error naming seqs[i]).
-  std::vector<StepToken> step(std::span<Sequence* const> seqs);
+  // the last. Returns, per sequence in order, the token, its text and the finish reason.
+  // The same lm_step also absorbs the next prompt token of each of `absorbing` (sequences whose prompts are not
+  // all in, distinct from seqs and from each other; a zeroed slot is acquired for one that has none, as prefill
+  // does): bitwise what PrefillBy::step would give (each row of a step is computed alone), but a row of a shared
+  // step instead of a step of its own, so a new request's step-absorbed prompt tail costs the running ones
+  // little. Once an absorbing sequence's prompt is all in, it is ready (or finished, as after prefill).
+  // The arguments are checked before anything changes (Error naming seqs[i] or absorbing[i]).
+  std::vector<StepToken> step(std::span<Sequence* const> seqs, std::span<Sequence* const> absorbing = {});
 
   // A copy of seq on a newly acquired slot holding a copy of its state: the same tokens, pending logits and
   // random stream, so it continues exactly as seq would.
@@ -83,6 +88,11 @@ class Engine {
 
  private:
   void check_owned(const Sequence& seq, const char* what) const;
+  // A sequence without a slot may start only if it never had one; the checks, then the acquisition.
+  void check_startable(const Sequence& seq, const std::string& what) const;
+  void start(Sequence& seq);
+  // The prompt is all in: its last token's logits (V) wait for the first step, or the stop rule ends it.
+  void prompt_absorbed(Sequence& seq, const float* last_logits);
   // Absorb seq's prompt up to token `end`; each returns the logits (V) after the last token absorbed.
   const float* absorb_by_forward(Sequence& seq, std::int64_t end);
   const float* absorb_by_steps(Sequence& seq, std::int64_t end);
