@@ -14,7 +14,8 @@
 //               streams' tok/s ÷ one stream's; ratio = tok/s ÷ the lower bound.
 //   ttft        time to first token for a 2,000-token prompt: cold (aligned forward chunks, then steps: the
 //               schedule that makes the cache exact), cold by `generate`'s plain forward (--parallel-prefill),
-//               and the same prompt again from the cache.
+//               and the same prompt again from the cache; and ttft_16x100_s: until the last of 16 prompts of 100
+//               tokens, sent at once, has its first token (cold).
 // The prompts are byte ids (the bundled byte-level tokenizer): the steps compute every logit of the model's
 // vocabulary all the same.
 #include "bench_model.hpp"
@@ -122,7 +123,18 @@ void run_serve_bench(const bench::Options& o, const bench::Emit& emit) {
                                      .plain_prefill = true},
                             metrics);
     const double cold_plain = ttft(plain);
+    // a burst: 16 prompts of 100 tokens at once (each a forward chunk of 64, then a step tail of 36), cold; until
+    // the last has its first token
+    server::Scheduler burst_scheduler(m, tok, {.parallel = 16, .max_queue = 64}, metrics);
+    std::vector<std::shared_ptr<server::Job>> burst;
+    auto ids = bench_ids(100 + 15, tok.vocab_size());
+    for (std::size_t i = 0; i < 16; ++i) burst.push_back(job({ids.begin() + i, ids.begin() + i + 100}, 1));
+    const auto b0 = Clock::now();
+    TM_CHECK(burst_scheduler.submit(burst), "serve bench: the queue refused the jobs");
+    wait_all(burst, [](const server::Job& j) { return j.done; });
+    const double burst_s = seconds_since(b0);
     auto row = model_row("serve", std::nullopt, th);
+    row.push_back({"ttft_16x100_s", burst_s, 3});
     row.push_back({"ttft_cold_s", cold, 3});
     row.push_back({"ttft_cold_plain_s", cold_plain, 3});
     row.push_back({"ttft_cached_s", warm, 4});

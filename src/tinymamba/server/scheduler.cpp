@@ -177,7 +177,8 @@ std::int64_t Scheduler::forward_end(std::int64_t prompt_tokens) const {
   return options_.plain_prefill ? prompt_tokens : aligned_forward_end(prompt_tokens, options_.prefill_chunk);
 }
 
-// Absorbs about prefill_budget prompt tokens, oldest sequence first, on the schedule of the header.
+// Absorbs about prefill_budget prompt tokens by the forward, oldest sequence first, on the schedule of the
+// header: all of a plain prefill, the aligned chunks otherwise (their step tails go in decode_step's steps).
 void Scheduler::prefill_some() {
   std::int64_t budget = options_.prefill_budget;
   for (auto it = active_.begin(); it != active_.end() && budget > 0;) {
@@ -189,21 +190,13 @@ void Scheduler::prefill_some() {
     }
     try {
       const std::int64_t L = s.prompt_tokens(), B = forward_end(L);
-      while (budget > 0 && s.prefilled() < L) {
-        const std::int64_t done = s.prefilled();
-        if (options_.plain_prefill) {
-          const std::int64_t n = std::min(budget, L - done);
-          (void)engine_.prefill(s, n);
-          budget -= n;
-          continue;
-        }
-        // one aligned chunk (done is a multiple of prefill_chunk below B), or steps up to L − 1 (a snapshot), then L
-        const std::int64_t n =
-            done < B ? options_.prefill_chunk : std::min(budget, (done < L - 1 ? L - 1 : L) - done);
-        (void)engine_.prefill(s, n, PrefillBy::aligned);
+      while (budget > 0 && s.prefilled() < B) {
+        // one aligned chunk (prefilled is a multiple of prefill_chunk below B), or a plain prefill's piece
+        const std::int64_t n = options_.plain_prefill ? std::min(budget, L - s.prefilled()) : options_.prefill_chunk;
+        (void)engine_.prefill(s, n, options_.plain_prefill ? PrefillBy::forward : PrefillBy::aligned);
         budget -= n;
         const std::int64_t p = s.prefilled();
-        if (p < L && ((p <= B && p % options_.snapshot_every == 0) || p == L - 1)) cache_snapshot(s);
+        if (!options_.plain_prefill && p < L && (p % options_.snapshot_every == 0 || p == L - 1)) cache_snapshot(s);
       }
     } catch (const Error& e) {
       finish(a, e.what());
@@ -219,21 +212,31 @@ void Scheduler::prefill_some() {
   }
 }
 
+// One Engine::step: a token for every ready sequence, and the next prompt token for every sequence in its
+// prompt's step tail (past forward_end), as rows of the same step. A tail absorbed by steps of its own cost a
+// whole step per token (16 new 60-token prompts: ~1,000 one-row steps before their first tokens, while the
+// running streams waited); as rows it costs each step a row.
 void Scheduler::decode_step() {
-  std::vector<Sequence*> ready;
-  std::vector<Active*> owners;
-  for (auto& a : active_)
-    if (a->seq.ready()) {
-      ready.push_back(&a->seq);
+  std::vector<Sequence*> ready, absorbing;
+  std::vector<Active*> owners, tails;
+  for (auto& a : active_) {
+    Sequence& s = a->seq;
+    if (s.ready()) {
+      ready.push_back(&s);
       owners.push_back(a.get());
-      if (a->job->logprobs >= 0) a->logits.assign(a->seq.next_logits().begin(), a->seq.next_logits().end());
+      if (a->job->logprobs >= 0) a->logits.assign(s.next_logits().begin(), s.next_logits().end());
+    } else if (!s.finished() && s.prefilled() >= forward_end(s.prompt_tokens())) {
+      absorbing.push_back(&s);
+      tails.push_back(a.get());
     }
-  if (ready.empty()) return;
+  }
+  if (ready.empty() && absorbing.empty()) return;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<StepToken> tokens;
   try {
-    tokens = engine_.step(ready);
+    tokens = engine_.step(ready, absorbing);
   } catch (const Error& e) {  // e.g. non-finite logits: those requests fail, the server goes on
+    owners.insert(owners.end(), tails.begin(), tails.end());
     for (Active* a : owners) a->job->cancelled = true;
     std::erase_if(active_, [&](const std::unique_ptr<Active>& a) {
       if (std::find(owners.begin(), owners.end(), a.get()) == owners.end()) return false;
@@ -242,11 +245,20 @@ void Scheduler::decode_step() {
     });
     return;
   }
-  metrics_->observe_step(std::ssize(ready), std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  metrics_->observe_step(std::ssize(ready) + std::ssize(absorbing),
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   metrics_->generated_tokens += std::ssize(ready);
   for (std::size_t i = 0; i < owners.size(); ++i) {
     Active& a = *owners[i];
     emit(a, tokens[i], a.job->logprobs >= 0 ? logprobs_of(a.logits, tokens[i].id, a.job->logprobs) : TokenLogprobs{});
+  }
+  for (Active* a : tails) {
+    const Sequence& s = a->seq;
+    if (s.prefilled() == s.prompt_tokens() - 1) cache_snapshot(s);  // so that the same prompt again runs one token
+    if (s.finished()) {  // max_tokens 0: nothing to generate
+      std::lock_guard lock(a->job->mutex);
+      a->job->finish = FinishReason::length;
+    }
   }
   std::erase_if(active_, [&](const std::unique_ptr<Active>& a) {
     bool ended = false;

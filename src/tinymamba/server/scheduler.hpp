@@ -1,7 +1,8 @@
 // The scheduler: one thread that owns the Engine and runs every request on it by continuous batching. Each turn
 // of its loop (1) admits queued jobs into free state slots, resuming each from the longest cached prefix of its
-// prompt, (2) absorbs about `prefill_budget` prompt tokens of the sequences still prefilling, and (3) advances
-// every ready sequence by one token in ONE batched Engine::step (the weights are read once for all of them).
+// prompt, (2) absorbs about `prefill_budget` prompt tokens of the sequences still prefilling by the parallel
+// forward, and (3) advances every ready sequence by one token, and every sequence in its prompt's step tail
+// (below) by one prompt token, in ONE batched Engine::step (the weights are read once for all of them).
 // New requests thus join between steps, and a long prompt's prefill is cut into pieces between decode steps
 // so that running streams do not stall. Outputs go to each Job; nothing here waits on a client.
 //
@@ -39,7 +40,7 @@ namespace tinymamba::server {
 struct SchedulerOptions {
   std::int64_t parallel = 4;         // sequences running at once (state slots)
   std::int64_t max_queue = 64;       // sequences waiting for a slot; beyond it submit refuses
-  std::int64_t prefill_budget = 256;  // prompt tokens absorbed between two decode steps (at least one chunk)
+  std::int64_t prefill_budget = 256;  // prompt tokens the forward absorbs between two steps (at least one chunk)
   std::int64_t prefill_chunk = 64;    // tokens per parallel forward
   std::int64_t snapshot_every = 256;  // prompt tokens between two cached snapshots; a multiple of prefill_chunk
   std::int64_t cache_bytes = 0;       // the state cache's budget; 0: no cache
