@@ -30,12 +30,12 @@ std::string Metrics::prometheus() const {
   counter("tinymamba_cache_bytes", "Bytes held by the state cache.", cache_bytes, "gauge");
   counter("tinymamba_cache_entries", "Snapshots in the state cache.", cache_entries, "gauge");
   std::lock_guard lock(mutex_);
-  o << "# HELP tinymamba_batch_size Sequences per decode step.\n# TYPE tinymamba_batch_size histogram\n";
+  o << "# HELP tinymamba_batch_size Rows per step: sequences decoding and prompt tokens absorbed.\n# TYPE tinymamba_batch_size histogram\n";
   for (std::size_t i = 0; i < kBatchBuckets.size(); ++i)
     o << "tinymamba_batch_size_bucket{le=\"" << kBatchBuckets[i] << "\"} " << batch_counts_[i] << '\n';
   o << "tinymamba_batch_size_bucket{le=\"+Inf\"} " << steps_ << "\ntinymamba_batch_size_sum " << step_tokens_
     << "\ntinymamba_batch_size_count " << steps_ << '\n';
-  o << "# HELP tinymamba_decode_tokens_per_second Tokens per second of decode steps (all sequences together).\n"
+  o << "# HELP tinymamba_decode_tokens_per_second Rows per second of the steps (all sequences together: generated and absorbed prompt tokens).\n"
        "# TYPE tinymamba_decode_tokens_per_second gauge\ntinymamba_decode_tokens_per_second "
     << (step_seconds_ > 0 ? static_cast<double>(step_tokens_) / step_seconds_ : 0.0) << '\n';
   return o.str();

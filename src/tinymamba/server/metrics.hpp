@@ -23,7 +23,7 @@ class Metrics {
   std::atomic<std::int64_t> cache_hits{0}, cache_misses{0}, cached_tokens{0};
   std::atomic<std::int64_t> cache_bytes{0}, cache_entries{0};
 
-  // One decode step over `batch` sequences that took `seconds`.
+  // One step over `batch` rows (sequences decoding and prompt tokens absorbed) that took `seconds`.
   void observe_step(std::int64_t batch, double seconds);
 
   [[nodiscard]] std::string prometheus() const;
