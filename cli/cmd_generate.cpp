@@ -151,13 +151,27 @@ void run_generate(GenerateArgs a) {
   const PrefillBy prefill_by = a.parallel_prefill ? PrefillBy::forward : PrefillBy::aligned;
   Engine engine(model, {.slots = batch, .prefill_chunk = a.parallel_prefill ? 1024 : kAlignedPrefillChunk, .scan = scan});
   std::vector<Sequence> seqs;
+  seqs.reserve(static_cast<std::size_t>(batch));  // tails below holds pointers into it
+  std::vector<Sequence*> tails;  // the aligned schedule's step tails, absorbed together below
   std::int64_t prefill_tokens = 0;
   for (std::int64_t b = 0; b < batch; ++b) {
     SamplingParams sp = a.sampling;
     sp.seed += static_cast<std::uint64_t>(b);  // each sequence its own stream
-    seqs.emplace_back(std::move(prompts[b]), sp, stop, vocab, stream ? &*tok : nullptr);
-    (void)engine.prefill(seqs.back(), std::numeric_limits<std::int64_t>::max(), prefill_by);
-    prefill_tokens += seqs.back().prompt_tokens();
+    Sequence& s = seqs.emplace_back(std::move(prompts[b]), sp, stop, vocab, stream ? &*tok : nullptr);
+    prefill_tokens += s.prompt_tokens();
+    if (prefill_by == PrefillBy::forward) {
+      (void)engine.prefill(s, std::numeric_limits<std::int64_t>::max(), prefill_by);
+      continue;
+    }
+    const std::int64_t forward_end = aligned_forward_end(s.prompt_tokens(), kAlignedPrefillChunk);
+    if (forward_end > 0) (void)engine.prefill(s, forward_end, prefill_by);
+    tails.push_back(&s);
+  }
+  // every prompt's tail one token a step, as rows of the same steps (engine.hpp: bitwise each tail by steps of
+  // its own, in a step per token for all the prompts instead of one per token of each)
+  while (!tails.empty()) {
+    (void)engine.step({}, tails);
+    std::erase_if(tails, [](const Sequence* s) { return s->prefilled() == s->prompt_tokens(); });
   }
   const double prefill_s = seconds_since(t_prefill);
 
