@@ -3,8 +3,14 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
+#include <vector>
+
+#include "sanitized.hpp"
 
 namespace tinymamba {
 namespace {
@@ -31,6 +37,33 @@ TEST(VMath, ExpEdges) {
   EXPECT_TRUE(std::isinf(vmath::exp(100.0f)));
   EXPECT_TRUE(std::isnan(vmath::exp(std::numeric_limits<float>::quiet_NaN())));
   EXPECT_GT(vmath::exp(88.7f), 3.0e38f);
+}
+
+// exp_nonpositive claims exp's bits on its whole domain: every float with the sign bit set (−0, the negatives,
+// −∞ and the NaNs), +0 and the positive NaNs. All of them in a plain build (~2 s: in chunks, so that both
+// loops vectorize); every 61st under a sanitizer, which checks memory, not arithmetic, and runs ~10× slower.
+TEST(VMath, ExpNonpositiveIsExpBitwiseOnItsDomain) {
+  const std::uint64_t stride = test::kSanitized ? 61 : 1;
+  constexpr std::size_t kChunk = 4096;
+  std::vector<float> x(kChunk), got(kChunk), want(kChunk);
+  std::uint64_t mismatches = 0;
+  std::uint32_t first_bad = 0;
+  const auto check = [&](std::uint64_t lo, std::uint64_t hi) {  // bit patterns [lo, hi]
+    for (std::uint64_t b0 = lo; b0 <= hi; b0 += kChunk * stride) {
+      std::size_t n = 0;
+      for (; n < kChunk && b0 + n * stride <= hi; ++n) x[n] = std::bit_cast<float>(static_cast<std::uint32_t>(b0 + n * stride));
+      for (std::size_t i = 0; i < n; ++i) got[i] = vmath::exp_nonpositive(x[i]);
+      for (std::size_t i = 0; i < n; ++i) want[i] = vmath::exp(x[i]);
+      if (std::memcmp(got.data(), want.data(), n * sizeof(float)) == 0) continue;
+      for (std::size_t i = 0; i < n; ++i)
+        if (std::bit_cast<std::uint32_t>(got[i]) != std::bit_cast<std::uint32_t>(want[i]) && mismatches++ == 0)
+          first_bad = std::bit_cast<std::uint32_t>(x[i]);
+    }
+  };
+  check(0x80000000u, 0xffffffffu);  // sign bit set
+  check(0x00000000u, 0x00000000u);  // +0
+  check(0x7f800001u, 0x7fffffffu);  // positive NaNs
+  EXPECT_EQ(mismatches, 0u) << "first at bits 0x" << std::hex << first_bad;
 }
 
 TEST(VMath, SoftplusMatchesTorchFormulaToFewUlps) {

@@ -39,6 +39,30 @@ inline float exp(float x) {
   return p * half_scale * rest_scale * special;
 }
 
+// exp(x) for x <= 0 (or NaN): bitwise exp(x) there, in fewer operations — the decay exp(δ·A) of a recurrent
+// step (δ >= 0, A < 0), computed for every state of every channel of every sequence. With k <= 0 the scale 2^k
+// is one normal float (k >= -126 after the clamp), and p·2^k rounds once either way (exp's p·2^(k/2) is exact,
+// normal), so one multiply replaces exp's two and the halving of k; no overflow side. Checked against exp over
+// every float of its domain (tests/core/vmath_test.cpp). Measured: the scan step of 16 sequences × 24 layers of
+// the 130m shape, 4.6 → 3.7 ms (one thread). x > 0 is taken as 0 (returns 1): defined, not meaningful.
+inline float exp_nonpositive(float x) {
+  const float clamped = x >= -87.33654f ? (x <= 0.0f ? x : 0.0f) : -87.33654f;  // NaN takes the lower bound
+  const float magic = 12582912.0f;
+  const float kf = std::fma(clamped, 1.44269504088896341f, magic) - magic;
+  float r = std::fma(kf, -0.693145751953125f, clamped);
+  r = std::fma(kf, -1.428606765330187045e-06f, r);
+  float p = 1.9875691500e-4f;
+  p = std::fma(p, r, 1.3981999507e-3f);
+  p = std::fma(p, r, 8.3334519073e-3f);
+  p = std::fma(p, r, 4.1665795894e-2f);
+  p = std::fma(p, r, 1.6666665459e-1f);
+  p = std::fma(p, r, 5.0000001201e-1f);
+  p = std::fma(p, r * r, r) + 1.0f;
+  const float scale = std::bit_cast<float>((static_cast<std::int32_t>(kf) + 127) << 23);
+  const float special = x < -87.33654f ? 0.0f : (x == x ? 1.0f : x);  // as exp's: 0 below the range, NaN kept
+  return p * scale * special;
+}
+
 // ln(x) for x > 0 (normal): x = m·2^e with m in [√½, √2), ln m by the odd series in s = (m−1)/(m+1).
 inline float log(float x) {
   std::int32_t bits = std::bit_cast<std::int32_t>(x);

@@ -42,7 +42,7 @@ void scan_step_channels(const ScanStep s, std::int64_t e0, std::int64_t e1) {
       const float* A = s.A + e * N;
       float* h = s.h + e * N;
       for (std::int64_t n = 0; n < N; n += kLanes) __builtin_prefetch(h + kPrefetchChannels * N + n, 1, 3);
-      for (std::int64_t n = 0; n < N; ++n) decay[n] = vmath::exp(d * A[n]);
+      for (std::int64_t n = 0; n < N; ++n) decay[n] = vmath::exp_nonpositive(d * A[n]);  // δ >= 0, A < 0
       Lanes y16 = {};
       for (std::int64_t n = 0; n < N16; n += kLanes) {  // h ← exp(δA)·h + δ·B·u ;  y += h·C
         const Lanes hn = load_lanes(decay.data() + n) * load_lanes(h + n) + d * load_lanes(s.B + n) * u;
