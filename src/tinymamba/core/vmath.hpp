@@ -10,11 +10,12 @@
 namespace tinymamba::vmath {
 
 // exp(x) = 2^k · exp(r), k = round(x / ln2), r = x − k·ln2 (two-part ln2, Cody–Waite), exp(r) by a degree-6
-// polynomial on |r| ≤ ln2/2. Results below 2^-126 flush to 0 (the true value is < 1.2e-38); NaN stays NaN.
-inline float exp(float x) {
-  // Written so that NaN takes the lower bound (every comparison with NaN is false): the float-to-int conversion
-  // below must see a finite value (converting NaN is undefined behaviour), and the last line returns NaN anyway.
-  const float clamped = x >= -87.33654f ? (x <= 88.72283f ? x : 88.72283f) : -87.33654f;
+// polynomial on |r| ≤ ln2/2: what exp and exp_nonpositive share, for x already clamped to the range.
+struct ExpParts {
+  float kf;  // k, as a float
+  float p;   // exp(r), in [√½, √2]
+};
+inline ExpParts exp_parts(float clamped) {
   const float magic = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer in the low mantissa bits
   const float kf = std::fma(clamped, 1.44269504088896341f, magic) - magic;
   float r = std::fma(kf, -0.693145751953125f, clamped);
@@ -25,7 +26,15 @@ inline float exp(float x) {
   p = std::fma(p, r, 4.1665795894e-2f);
   p = std::fma(p, r, 1.6666665459e-1f);
   p = std::fma(p, r, 5.0000001201e-1f);
-  p = std::fma(p, r * r, r) + 1.0f;
+  return {kf, std::fma(p, r * r, r) + 1.0f};
+}
+
+// exp(x). Results below 2^-126 flush to 0 (the true value is < 1.2e-38); NaN stays NaN.
+inline float exp(float x) {
+  // Written so that NaN takes the lower bound (every comparison with NaN is false): the float-to-int conversion
+  // below must see a finite value (converting NaN is undefined behaviour), and the last line returns NaN anyway.
+  const float clamped = x >= -87.33654f ? (x <= 88.72283f ? x : 88.72283f) : -87.33654f;
+  const auto [kf, p] = exp_parts(clamped);
   const std::int32_t k = static_cast<std::int32_t>(kf);
   // k can reach 128 at the top of the range: scale in two steps so 2^k never overflows the exponent field.
   const float half_scale = std::bit_cast<float>((k / 2 + 127) << 23);
@@ -47,17 +56,7 @@ inline float exp(float x) {
 // the 130m shape, 4.6 → 3.7 ms (one thread). x > 0 is taken as 0 (returns 1): defined, not meaningful.
 inline float exp_nonpositive(float x) {
   const float clamped = x >= -87.33654f ? (x <= 0.0f ? x : 0.0f) : -87.33654f;  // NaN takes the lower bound
-  const float magic = 12582912.0f;
-  const float kf = std::fma(clamped, 1.44269504088896341f, magic) - magic;
-  float r = std::fma(kf, -0.693145751953125f, clamped);
-  r = std::fma(kf, -1.428606765330187045e-06f, r);
-  float p = 1.9875691500e-4f;
-  p = std::fma(p, r, 1.3981999507e-3f);
-  p = std::fma(p, r, 8.3334519073e-3f);
-  p = std::fma(p, r, 4.1665795894e-2f);
-  p = std::fma(p, r, 1.6666665459e-1f);
-  p = std::fma(p, r, 5.0000001201e-1f);
-  p = std::fma(p, r * r, r) + 1.0f;
+  const auto [kf, p] = exp_parts(clamped);
   const float scale = std::bit_cast<float>((static_cast<std::int32_t>(kf) + 127) << 23);
   const float special = x < -87.33654f ? 0.0f : (x == x ? 1.0f : x);  // as exp's: 0 below the range, NaN kept
   return p * scale * special;
