@@ -44,7 +44,8 @@ class LinearTypes : public testing::TestWithParam<Case> {};
 
 // w quantized to t; for the K-quants (no quantizer: they are read from files) random bytes, which are valid
 // blocks once their fp16 scales are set to finite values of the weights' size.
-Buffer<std::byte> stored_weights(WeightType t, const std::vector<float>& w, std::int64_t out, std::int64_t in, Rng& rng) {
+Buffer<std::byte> stored_weights(WeightType t, const std::vector<float>& w, std::int64_t out, std::int64_t in,
+                                 Rng& rng) {
   if (weight_type_has_quantizer(t)) return quantize_matrix(t, w.data(), out, in, "w");
   Buffer<std::byte> b(static_cast<std::size_t>(out * weight_row_bytes(t, in, "w")));
   for (auto& v : b) v = static_cast<std::byte>(rng.below(256));
@@ -116,7 +117,10 @@ std::vector<Case> cases() {
         cs.push_back({t, 5, 32, T, bias});
         if (weight_type_block(t) == 1) cs.push_back({t, 19, 47, T, bias});  // a tail past 16 lanes
       }
-  cs.push_back({WeightType::q8_0, 7, 160, 1, false});    // 5 blocks: one step of four, then one alone
+  // The block kernels' paths: 5 blocks (one step of four (AVX2) or two pairs (AVX-512), then one alone); 13
+  // (a step of eight, two pairs and one alone, AVX-512)
+  cs.push_back({WeightType::q8_0, 7, 160, 1, false});
+  for (const WeightType t : {WeightType::q8_0, WeightType::q4_0}) cs.push_back({t, 3, 416, 2, false});
   cs.push_back({WeightType::q4_0, 300, 768, 2, false});  // many blocks and rows: prefetch, the panels of the GEMM
   cs.push_back({WeightType::q8_0, 300, 768, 20, true});
   cs.push_back({WeightType::f16, 600, 160, 33, false});
@@ -205,7 +209,8 @@ TEST(LinearTypes, RowsAccumulateIsTheSameForATokenAloneOrInABatch) {
         std::vector<float> alone(static_cast<std::size_t>(out), 0.0f);
         linear_rows_accumulate({alone.data(), out}, {x.data() + k * in, in}, W, 1, 1, out - 1);
         for (std::int64_t o = 0; o < out; ++o)
-          ASSERT_EQ(batch[k * out + o], alone[o]) << weight_type_name(t) << " T " << T << " token " << k << " row " << o;
+          ASSERT_EQ(batch[k * out + o], alone[o])
+              << weight_type_name(t) << " T " << T << " token " << k << " row " << o;
       }
     }
   }

@@ -99,65 +99,91 @@ void rows_dot_blocks(float* y, std::int64_t ldy, const WeightMatrix& W, std::int
 }
 
 #ifdef TINYMAMBA_BLOCK_DOT_AVX512
-// With AVX-512 VNNI a row streams alone, four blocks a step: blocks b, b + 1 in the halves of one 512-bit
-// register and b + 2, b + 3 in another, each with its own accumulator, so one row keeps four blocks in flight
-// without interleaving rows. Measured with `bench --tests gemv --threads 2` (32 q8_0 matrices 3072 × 768 from
-// memory, same minutes): four rows interleaved streamed at 0.72–0.74 of the read bandwidth when it was 45 GB/s,
-// one row at a time at 0.88–0.95 (as f32.cpp found for float32), but one block a step capped a row at ~63 GB/s
-// on the chain of FMAs into one accumulator. The lanes' sums differ from BlockDotSum's order, and every row in
-// this build takes this path whatever its neighbours or T (batch invariance).
+// With AVX-512 VNNI a row streams alone, two blocks a 512-bit register and four registers a step, each with its
+// own accumulator. Measured with `bench --tests gemv --threads 2` (32 q8_0 matrices 3072 × 768 from memory, same
+// minutes): four rows interleaved streamed at 0.72–0.74 of the read bandwidth when it was 45 GB/s, one row at a
+// time at 0.88–0.95 (as f32.cpp found for float32). The lanes' sums differ from BlockDotSum's order, and every row
+// in this build takes this path whatever its neighbours or T (batch invariance).
 //
-// AVX-512 has no byte sign instruction; VNNI's dot product takes unsigned × signed bytes, so x comes offset to
-// unsigned (x + 128: its top bit flipped, xu) and the offset's share, 128·Σw per lane, comes off again: both
-// dot products are exact in int32 and so is their difference, Σ w·x over each lane's four bytes.
-// (Lane moves are GCC vector shuffles or zero-masked intrinsics: GCC 12's plain AVX-512 cast/insert/permute
-// intrinsics start from an "undefined" register that -Wmaybe-uninitialized reports.)
+// VNNI's dot product takes unsigned × signed bytes. The weights' codes come unsigned, code + k (q8_0: the sign
+// bit flipped, k = 128; q4_0: the nibbles as stored, k = 8), so Σ (w + k)·x = Σ w·x + k·Σ x, and x's share
+// k·Σ x, per lane of four bytes, is subtracted before: it is the accumulator's starting value, computed once per
+// x (XSide). A pair of blocks is 11 instructions, 27 before (two dot products and a subtraction, the scales
+// gathered by scalar loads, a tail test in every step). Measured, one thread, a 128 × 1536 matrix in L2, five
+// alternated runs of a throwaway driver: q8_0 45 → 54 GMAC/s, q4_0 31 → 48–56 (its nibbles unpacked from two
+// 16-byte loads; from masked 64-byte loads, 42–45); `bench --tests tg128` (2 threads) compute_bound_tok_s q8_0
+// 630–650 → 730–780.
 using Floats16 = float __attribute__((vector_size(64)));
 
-// Σ_j w_j·x_j per lane of four bytes for two blocks' codes (w0 in lanes 0–7, w1 in 8–15) against xu, the same
-// two blocks of x + 128
-inline __m512 two_block_dots(Codes w0, Codes w1, __m512i xu) {
-  const auto w = reinterpret_cast<__m512i>(
-      __builtin_shufflevector(w0, w1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
-                              23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44,
-                              45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63));
-  const __m512i zero = _mm512_setzero_si512();
-  const __m512i quads =
-      _mm512_sub_epi32(_mm512_dpbusd_epi32(zero, xu, w), _mm512_dpbusd_epi32(zero, _mm512_set1_epi8(-128), w));
-  return _mm512_maskz_cvtepi32_ps(0xFFFF, quads);
-}
+// x's side, per block of each token, in the layout one 512-bit load takes for a pair of blocks: the codes (32
+// signed bytes), −k·Σ of each lane's four codes (8 int32) and d_x (8 floats, the same in each lane). Rows of
+// nb rounded up to even, the padding block zero (a last odd block pairs with it and adds 0·finite = 0).
+struct XSide {
+  Buffer<std::int8_t> codes;
+  Buffer<std::int32_t> offset;
+  Buffer<float> scale;
+  std::int64_t nb_padded = 0;
 
-// Σ over the row's nb blocks of (w block · x block)·d_w·d_x. w: the row; xu: x + 128, nb·32 bytes; xs: d_x per
-// block.
-template <class Block, class CodesOf>
-float row_dot_blocks(const Block* w, const std::uint8_t* xu, const float* xs, std::int64_t nb, CodesOf codes) {
-  __m512 acc01 = _mm512_setzero_ps(), acc23 = _mm512_setzero_ps();
-  const Codes none = {};
-  std::int64_t b = 0;
-  for (; b < nb; b += 4) {
-    const char* ahead = reinterpret_cast<const char*>(w + b) + kBlockPrefetchBytes;
-    for (int line = 0; line < 3; ++line) __builtin_prefetch(ahead + 64 * line, 0, 0);  // 4 blocks: 136 bytes
-    // d_w·d_x of the four blocks (zero past the row's end), [s0 s1 s2 s3] four times; the halves are converted
-    // in one register, not through memory (a 16-byte load of 2-byte stores stalls on store forwarding)
-    const int n = static_cast<int>(std::min<std::int64_t>(4, nb - b));
-    std::uint64_t d = 0;
-    for (int k = 0; k < n; ++k) d |= std::uint64_t{w[b + k].d} << (16 * k);
-    const __m512 scales = _mm512_maskz_broadcast_f32x4(
-        0xFFFF, _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi64_si128(static_cast<long long>(d))),
-                           _mm_maskz_loadu_ps(static_cast<__mmask8>((1u << n) - 1), xs + b)));
-    const auto spread = [&](int k) {  // block k's scale to lanes 0–7, block k + 1's to lanes 8–15
-      const __m512i lanes =
-          _mm512_set_epi32(k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k + 1, k, k, k, k, k, k, k, k);
-      return _mm512_maskz_permutexvar_ps(0xFFFF, lanes, scales);
-    };
-    const __m512i xu01 = _mm512_maskz_loadu_epi8(n >= 2 ? ~__mmask64{0} : 0xFFFFFFFFull, xu + b * kQuantBlock);
-    acc01 = _mm512_fmadd_ps(two_block_dots(codes(w[b]), n >= 2 ? codes(w[b + 1]) : none, xu01), spread(0), acc01);
-    if (n > 2) {
-      const __m512i xu23 = _mm512_maskz_loadu_epi8(n == 4 ? ~__mmask64{0} : 0xFFFFFFFFull, xu + (b + 2) * kQuantBlock);
-      acc23 = _mm512_fmadd_ps(two_block_dots(codes(w[b + 2]), n == 4 ? codes(w[b + 3]) : none, xu23), spread(2), acc23);
+  void fill(const BlockQ8_0* xq, const float* xd, std::int64_t T, std::int64_t nb, std::int32_t k) {
+    nb_padded = nb + nb % 2;
+    const auto n = static_cast<std::size_t>(T * nb_padded);
+    if (codes.size() < n * kQuantBlock) {
+      codes.resize(n * kQuantBlock);
+      offset.resize(n * 8);
+      scale.resize(n * 8);
     }
+    std::int8_t* c = codes.data();  // through locals: a byte store may alias the buffers' own pointers
+    std::int32_t* o = offset.data();
+    float* sc = scale.data();
+    for (std::int64_t t = 0; t < T; ++t)
+      for (std::int64_t b = 0; b < nb_padded; ++b) {
+        const std::int64_t i = t * nb_padded + b;
+        for (std::int64_t lane = 0; lane < 8; ++lane) {
+          std::int32_t sum = 0;
+          for (std::int64_t j = 0; j < 4; ++j) {
+            const std::int8_t q = b < nb ? xq[t * nb + b].qs[4 * lane + j] : std::int8_t{0};
+            c[i * kQuantBlock + 4 * lane + j] = q;
+            sum += q;
+          }
+          o[i * 8 + lane] = -k * sum;
+          sc[i * 8 + lane] = b < nb ? xd[t * nb + b] : 0.0f;
+        }
+      }
   }
-  const auto v = reinterpret_cast<Floats16>(_mm512_add_ps(acc01, acc23));
+};
+
+// Σ over the row's nb blocks of (w block · x block)·d_w·d_x. Type: Block, kCodeOffset and
+// unsigned_pair(const Block*) (two blocks' codes + k, 64 bytes).
+template <class Block, class Type>
+float row_dot_blocks(const Block* w, const XSide& x, std::int64_t t, std::int64_t nb, Type type) {
+  const std::int8_t* xc = x.codes.data() + t * x.nb_padded * kQuantBlock;
+  const std::int32_t* xo = x.offset.data() + t * x.nb_padded * 8;
+  const float* xs = x.scale.data() + t * x.nb_padded * 8;
+  Floats16 acc[4] = {};
+  // acc[a] += (Σ w·x per lane)·d_w·d_x for blocks p[0], p[1] (x's blocks b, b + 1); d_w to lanes 0–7, 8–15 by
+  // two broadcasts of 16 bits (a 64-byte load of both and a word permute measured slower: most such loads cross a
+  // cache line)
+  const auto pair = [&](const Block* p, std::int64_t b, int a) {
+    const __m256i dw =
+        _mm256_mask_set1_epi16(_mm256_set1_epi16(static_cast<short>(p[0].d)), 0xFF00, static_cast<short>(p[1].d));
+    const __m512 scale = _mm512_mul_ps(_mm512_maskz_cvtph_ps(0xFFFF, dw), _mm512_loadu_ps(xs + 8 * b));
+    const __m512i dots = _mm512_dpbusd_epi32(_mm512_loadu_si512(xo + 8 * b), type.unsigned_pair(p),
+                                             _mm512_loadu_si512(xc + kQuantBlock * b));
+    acc[a] = reinterpret_cast<Floats16>(
+        _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(0xFFFF, dots), scale, reinterpret_cast<__m512>(acc[a])));
+  };
+  std::int64_t b = 0;
+  for (; b + 8 <= nb; b += 8) {
+    const char* ahead = reinterpret_cast<const char*>(w + b) + kBlockPrefetchBytes;
+    for (int line = 0; line < 5; ++line) __builtin_prefetch(ahead + 64 * line, 0, 0);  // 8 blocks: ≤ 320 bytes
+    for (int k = 0; k < 4; ++k) pair(w + b + 2 * k, b + 2 * k, k);
+  }
+  for (; b + 2 <= nb; b += 2) pair(w + b, b, 0);
+  if (b < nb) {  // the last block, beside a zero one (d = 0) and x's zero padding
+    const Block last[2] = {w[b], Block{}};
+    pair(last, b, 1);
+  }
+  const Floats16 v = (acc[0] + acc[1]) + (acc[2] + acc[3]);
   using Floats8 = float __attribute__((vector_size(32)));
   const Floats8 h = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
                     __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
@@ -170,14 +196,18 @@ inline constexpr int kBlockRows = 4;  // rows that go through the blocks togethe
 // x (T, cols) rounded to q8_0 for the block products, kept for the next call: a decode step's threads multiply
 // the same x by one chunk of rows at a time (in_proj: twelve chunks a layer), and rounding it afresh for each was
 // 3% of a q8_0 step. It is reused only when x is bit for bit the x rounded last (compared, never assumed).
+// code_offset: the weight type's k (XSide).
 struct RoundedActivations {
-  Buffer<float> x;          // (T, cols): the input rounded last
-  Buffer<BlockQ8_0> xq;     // (T, nb): x rounded
-  Buffer<float> xd;         // (T, nb): its scales as float32
-  Buffer<std::uint8_t> xu;  // (T, nb·32): its codes + 128, contiguous (the AVX-512 product's operand only)
+  Buffer<float> x;       // (T, cols): the input rounded last
+  Buffer<BlockQ8_0> xq;  // (T, nb): x rounded
+  Buffer<float> xd;      // (T, nb): its scales as float32
+#ifdef TINYMAMBA_BLOCK_DOT_AVX512
+  XSide side;  // the AVX-512 product's operand
+#endif
   std::int64_t T = -1, cols = -1;
 
-  const RoundedActivations& round(ConstMat in, std::int64_t T_in, std::int64_t cols_in) {
+  const RoundedActivations& round(ConstMat in, std::int64_t T_in, std::int64_t cols_in,
+                                  [[maybe_unused]] std::int32_t code_offset) {
     bool same = T_in == T && cols_in == cols;
     for (std::int64_t t = 0; same && t < T; ++t)
       same = std::memcmp(x.data() + t * cols, in.data + t * in.ld, static_cast<std::size_t>(cols) * sizeof(float)) == 0;
@@ -189,9 +219,6 @@ struct RoundedActivations {
     if (xq.size() < static_cast<std::size_t>(T * nb)) {
       xq.resize(static_cast<std::size_t>(T * nb));
       xd.resize(static_cast<std::size_t>(T * nb));
-#ifdef TINYMAMBA_BLOCK_DOT_AVX512
-      xu.resize(static_cast<std::size_t>(T * nb * kQuantBlock));
-#endif
     }
     for (std::int64_t t = 0; t < T; ++t) {
       std::memcpy(x.data() + t * cols, in.data + t * in.ld, static_cast<std::size_t>(cols) * sizeof(float));
@@ -199,16 +226,15 @@ struct RoundedActivations {
       for (std::int64_t b = 0; b < nb; ++b) xd[t * nb + b] = half_to_float(xq[t * nb + b].d);
     }
 #ifdef TINYMAMBA_BLOCK_DOT_AVX512
-    for (std::int64_t i = 0; i < T * nb; ++i)
-      for (std::int64_t j = 0; j < kQuantBlock; ++j)
-        xu[i * kQuantBlock + j] = static_cast<std::uint8_t>(xq[i].qs[j] ^ 0x80);
+    side.fill(xq.data(), xd.data(), T, nb, code_offset);
 #endif
     return *this;
   }
 };
 
 // y[:, o0:o1] += x (T, in) · W[o0:o1]ᵀ with x rounded to q8_0 (ggml's reference quantizer) first. Block: the
-// weight block struct; codes(const Block&) → Codes.
+// weight block struct; Type: codes(const Block&) → Codes (signed), and for AVX-512 kCodeOffset and
+// unsigned_pair (row_dot_blocks).
 //
 // Why q8_0 activations: measured with `tinymamba bench --tests gemv --threads 1` (32 matrices 3072 × 768, the
 // best of six runs each, alternated, on the project's 2-core EPYC VM), the integer dot took 2.21 ms for q8_0
@@ -217,24 +243,23 @@ struct RoundedActivations {
 // multiply-adds in two instructions. The price is x's rounding, a relative error of at most 1/254 of the block's
 // largest |x| per element, no more than the weights' own q8_0 rounding. (Those figures are from before rows went
 // through the blocks kBlockRows at a time.)
-template <class Block, class CodesOf>
-void block_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0,
-                           std::int64_t o1, CodesOf codes) {
+template <class Block, class Type>
+void block_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int64_t T, std::int64_t o0, std::int64_t o1,
+                           Type type) {
   if (T == 0) return;  // nothing to add (and y may then have no storage to point into)
   const std::int64_t nb = W.cols / kQuantBlock;
   thread_local RoundedActivations rounded;
-  const RoundedActivations& r = rounded.round(x, T, W.cols);
+  const RoundedActivations& r = rounded.round(x, T, W.cols, Type::kCodeOffset);
 #ifdef TINYMAMBA_BLOCK_DOT_AVX512
   for (std::int64_t o = o0; o < o1; ++o) {
     const auto* w = reinterpret_cast<const Block*>(W.row(o));
-    for (std::int64_t t = 0; t < T; ++t)
-      y.data[t * y.ld + o] += row_dot_blocks(w, r.xu.data() + t * nb * kQuantBlock, r.xd.data() + t * nb, nb, codes);
+    for (std::int64_t t = 0; t < T; ++t) y.data[t * y.ld + o] += row_dot_blocks(w, r.side, t, nb, type);
   }
 #else
   std::int64_t o = o0;
   for (; o + kBlockRows <= o1; o += kBlockRows)
-    rows_dot_blocks<kBlockRows, Block>(y.data + o, y.ld, W, o, r.xq.data(), r.xd.data(), T, nb, codes);
-  for (; o < o1; ++o) rows_dot_blocks<1, Block>(y.data + o, y.ld, W, o, r.xq.data(), r.xd.data(), T, nb, codes);
+    rows_dot_blocks<kBlockRows, Block>(y.data + o, y.ld, W, o, r.xq.data(), r.xd.data(), T, nb, type);
+  for (; o < o1; ++o) rows_dot_blocks<1, Block>(y.data + o, y.ld, W, o, r.xq.data(), r.xd.data(), T, nb, type);
 #endif
 }
 

@@ -14,6 +14,18 @@ struct CodesQ8_0 {  // a type, not a function pointer, so that it is inlined int
     std::memcpy(&c, b.qs, sizeof c);
     return c;
   }
+  static constexpr std::int32_t kCodeOffset = 128;
+#ifdef TINYMAMBA_BLOCK_DOT_AVX512
+  // blocks p[0], p[1]'s codes + 128 (the sign bit flipped), 64 bytes. (GCC 12's unmasked 256-to-512-bit casts
+  // and inserts start from an "undefined" register that -Wmaybe-uninitialized reports: the masked forms here.)
+  __m512i unsigned_pair(const BlockQ8_0* p) const {
+    const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[0].qs));
+    const __m256i hi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p[1].qs));
+    const __m512i both =
+        _mm512_maskz_inserti64x4(0xFF, _mm512_maskz_inserti64x4(0xFF, _mm512_setzero_si512(), lo, 0), hi, 1);
+    return _mm512_xor_si512(both, _mm512_set1_epi8(-128));
+  }
+#endif
 };
 
 }  // namespace
