@@ -132,22 +132,20 @@ struct XSide {
       offset.resize(n * 8);
       scale.resize(n * 8);
     }
-    std::int8_t* c = codes.data();  // through locals: a byte store may alias the buffers' own pointers
-    std::int32_t* o = offset.data();
-    float* sc = scale.data();
+    // a block at a time, vectorized: rounding and filling 1536 values took 0.94 µs with a scalar loop over the
+    // bytes, 0.65 µs so (one thread; each thread of a decode step rounds every x it multiplies)
+    const __m256i ones = _mm256_set1_epi8(1);
     for (std::int64_t t = 0; t < T; ++t)
       for (std::int64_t b = 0; b < nb_padded; ++b) {
         const std::int64_t i = t * nb_padded + b;
-        for (std::int64_t lane = 0; lane < 8; ++lane) {
-          std::int32_t sum = 0;
-          for (std::int64_t j = 0; j < 4; ++j) {
-            const std::int8_t q = b < nb ? xq[t * nb + b].qs[4 * lane + j] : std::int8_t{0};
-            c[i * kQuantBlock + 4 * lane + j] = q;
-            sum += q;
-          }
-          o[i * 8 + lane] = -k * sum;
-          sc[i * 8 + lane] = b < nb ? xd[t * nb + b] : 0.0f;
-        }
+        const __m256i q = b < nb ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t * nb + b].qs))
+                                 : _mm256_setzero_si256();
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(codes.data() + i * kQuantBlock), q);
+        // Σ of each lane's four codes: a dot product with ones (unsigned 1 × signed code)
+        const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones, q);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(offset.data() + i * 8),
+                            _mm256_mullo_epi32(sums, _mm256_set1_epi32(-k)));
+        _mm256_storeu_ps(scale.data() + i * 8, _mm256_set1_ps(b < nb ? xd[t * nb + b] : 0.0f));
       }
   }
 };
