@@ -54,14 +54,16 @@ TEST_F(WeightsInPlace, Float32SafetensorsAndGgufMapTheirMatrices) {
   const Model original = initialized();
   save_model_hf(original, (dir_ / "hf").string());
   save_model_gguf(original, (dir_ / "m.gguf").string());
-  for (const std::string path : {(dir_ / "hf").string(), (dir_ / "m.gguf").string()}) {
+  for (const std::string& path : {(dir_ / "hf").string(), (dir_ / "m.gguf").string()}) {
     const bool gguf = path.ends_with(".gguf");
     Model m = load_model(path);
     EXPECT_TRUE(m.params.empty()) << path << ": a float32 copy of every parameter";
     EXPECT_EQ(m.weight_type(), WeightType::f32) << path;
     EXPECT_EQ(m.weight_bytes(), original.weight_bytes()) << path;
     EXPECT_TRUE(same_storage(m, original, gguf)) << path;
-    if (!gguf) EXPECT_EQ(logits(m), logits(original)) << path;  // the same float32 values, read where they lie
+    if (!gguf) {
+      EXPECT_EQ(logits(m), logits(original)) << path;  // the same float32 values, read where they lie
+    }
 
     // Converting reads the mapped values: the same bytes as converting the model that was saved.
     Model q = m, q_original = original;
