@@ -18,7 +18,8 @@
 namespace tinymamba::mamba1 {
 namespace {
 
-constexpr std::int64_t kChannelChunk = 256;  // channels: 2·256 rows of in_proj, or of dt_proj and the scan
+constexpr std::int64_t kRowChunkIn = 256;    // rows of in_proj
+constexpr std::int64_t kChannelChunk = 256;  // channels of dt_proj and the scan
 constexpr std::int64_t kXprojChunk = 16;     // rows of x_proj (R + 2N = 80 for mamba-130m: five chunks)
 constexpr std::int64_t kRowChunk = 128;      // rows of out_proj
 
@@ -29,11 +30,12 @@ void step(const Team& team, const MixerWeightsT<const float>& w, const Config& c
           std::span<const std::int64_t> slots, Activations& a) {
   const std::int64_t d = c.d_model, E = c.d_inner, N = c.d_state, R = c.dt_rank, K = c.d_conv, ldx = R + 2 * N;
 
-  // xz = in_proj(normed) for a chunk of channels e of x and of z; then u = SiLU(conv(x)) for those channels.
-  team.for_chunks(E, kChannelChunk, [&](std::int64_t e0, std::int64_t e1) {
-    linear_rows_forward({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, e0, e1);
-    linear_rows_forward({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, E + e0, E + e1);
-    for (std::int64_t b = 0; b < T; ++b) {
+  // xz = in_proj(normed), a chunk of rows at a time in their stored order (x's E rows, then z's), so that each
+  // thread streams one run of the matrix; a chunk of x's rows goes on to u = SiLU(conv(x)) for its channels.
+  team.for_chunks(2 * E, kRowChunkIn, [&](std::int64_t r0, std::int64_t r1) {
+    linear_rows_forward({a.xz.data(), 2 * E}, {normed, d}, w.in_proj, w.in_proj_bias, T, r0, r1);
+    const std::int64_t e0 = r0, e1 = std::min(r1, E);  // x's channels among the rows
+    for (std::int64_t b = 0; b < T && e0 < e1; ++b) {
       float* u = a.u.data() + b * E;
       causal_conv1d_step(u, conv_state + slots[b] * E * K, a.xz.data() + b * 2 * E, w.conv, w.conv_bias, K, e0, e1);
       silu_forward(u + e0, u + e0, e1 - e0);  // inline: parallel_for inside a team does not fork
