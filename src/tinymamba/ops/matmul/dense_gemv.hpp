@@ -24,18 +24,25 @@ void dense16_rows_accumulate(Mat y, ConstMat x, const WeightMatrix& W, std::int6
     for (std::int64_t t = 0; t < T; ++t) {
       const float* xt = x.data + t * x.ld;
       // four accumulators, 64 weights a step: with one, each step waited on the last one's FMA (latency 4
-      // cycles for 16 multiply-adds), which capped a thread at ~21 GMAC/s on cached weights
-      Lanes acc[4] = {};
+      // cycles for 16 multiply-adds), which capped a thread at ~21 GMAC/s on cached weights. Rows shorter than
+      // a step (dt_proj's, R = 48) keep one: four would only add their zeroing and sum to every row.
+      Lanes acc = {};
       std::int64_t i = 0;
-      for (; i + 4 * kLanes <= body; i += 4 * kLanes) {
-        const char* ahead = reinterpret_cast<const char*>(w + i) + kPrefetchBytes;
-        __builtin_prefetch(ahead, 0, 0);  // 64 weights: 128 bytes, two lines
-        __builtin_prefetch(ahead + 64, 0, 0);
-        for (int k = 0; k < 4; ++k) acc[k] += widen(w + i + k * kLanes) * load_lanes(xt + i + k * kLanes);
+      if (body >= 4 * kLanes) {
+        Lanes part[4] = {};
+        for (; i + 4 * kLanes <= body; i += 4 * kLanes) {
+          const char* ahead = reinterpret_cast<const char*>(w + i) + kPrefetchBytes;
+          __builtin_prefetch(ahead, 0, 0);  // 64 weights: 128 bytes, two lines
+          __builtin_prefetch(ahead + 64, 0, 0);
+          for (int k = 0; k < 4; ++k) part[k] += widen(w + i + k * kLanes) * load_lanes(xt + i + k * kLanes);
+        }
+        acc = (part[0] + part[1]) + (part[2] + part[3]);
       }
-      for (; i < body; i += kLanes) acc[0] += widen(w + i) * load_lanes(xt + i);
-      acc[0] = (acc[0] + acc[1]) + (acc[2] + acc[3]);
-      float s = sum_lanes(acc[0]);
+      for (; i < body; i += kLanes) {
+        __builtin_prefetch(reinterpret_cast<const char*>(w + i) + kPrefetchBytes, 0, 0);
+        acc += widen(w + i) * load_lanes(xt + i);
+      }
+      float s = sum_lanes(acc);
       for (std::int64_t i = body; i < in; ++i) s += widen(w[i]) * xt[i];
       y.data[t * y.ld + o] += s;
     }
