@@ -11,7 +11,7 @@
 #if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
 #define TINYMAMBA_BLOCK_DOT_AVX2 1
 #include <immintrin.h>
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512VNNI__)
 #define TINYMAMBA_BLOCK_DOT_AVX512 1
 #endif
 #endif
