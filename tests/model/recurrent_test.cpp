@@ -38,6 +38,41 @@ TEST(Recurrent, StepByStepAndPrefillPlusStepEqualTheParallelForward) {
   }
 }
 
+// A model whose parameters are frozen (its large matrices used in place, as the loaders make it) precomputes
+// A = −exp(A_log) once (Model::decay_rates_), where an owned model's step computes it at every step: the same
+// operations on the same values, so the two give bitwise the same logits and states. A made before the model's
+// float32 tensors were filled (A = −exp(0) = −1) changes the logits at the first step.
+TEST(Recurrent, AFrozenModelsPrecomputedDecayGivesTheOwnedModelsStep) {
+  const Model owned = random_model();
+  std::vector<Model::InPlaceMatrix> in_place;
+  for (const ParamInfo& p : owned.layout)
+    if (is_large_matrix(p))
+      in_place.push_back({p.name, WeightMatrix::f32(owned.params.data() + p.offset, p.shape[0], p.shape[1]), nullptr});
+  Model frozen(owned.config, std::move(in_place), WeightType::f32, [&](const ParamInfo& p, float* values) {
+    std::copy_n(owned.params.data() + p.offset, p.numel, values);
+  });
+  ASSERT_EQ(std::as_const(owned).weights().mamba1[1].A, nullptr);
+  ASSERT_NE(std::as_const(frozen).weights().mamba1[1].A, nullptr);
+  const std::int64_t B = 2, L = 5;
+  std::vector<std::int32_t> ids(B * L);
+  for (std::int64_t i = 0; i < B * L; ++i) ids[i] = static_cast<std::int32_t>((i * 11 + 2) % 30);
+  const auto run = [&](const Model& m) {
+    InferenceState state(m.config, B);
+    const Buffer<float> logits = lm_forward_recurrent(m, ids, B, L, 0, state);
+    std::vector<float> out(logits.begin(), logits.end());
+    for (const auto& h : state.ssm) out.insert(out.end(), h.begin(), h.end());
+    return out;
+  };
+  const std::vector<float> want = run(owned);
+  EXPECT_EQ(run(frozen), want);
+  const Model copy = frozen;  // a copy binds its own A
+  EXPECT_NE(std::as_const(copy).weights().mamba1[1].A, std::as_const(frozen).weights().mamba1[1].A);
+  EXPECT_EQ(run(copy), want);
+  frozen.make_owned();  // writable again: A is computed per step from then on
+  EXPECT_EQ(std::as_const(frozen).weights().mamba1[1].A, nullptr);
+  EXPECT_EQ(run(frozen), want);
+}
+
 // A model big enough (17 MB of weights) that a step runs as a team of threads: with 1, 2 and 3 threads the step
 // gives bitwise the same logits and state (every output is computed whole by one thread, in the same order,
 // whichever thread claims it), and matches the parallel forward.

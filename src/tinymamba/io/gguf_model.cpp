@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <limits>
+#include <map>
 #include <set>
 
 #include "tinymamba/core/error.hpp"
@@ -172,7 +173,7 @@ Model model_from_gguf(const GgufFile& f, const std::string& source) {
   check_tensors(f, c, source);
   const std::vector<ParamInfo> layout = parameter_layout(c);
   std::vector<Model::InPlaceMatrix> in_place;
-  std::vector<std::pair<const ParamInfo*, const GgufTensor*>> copied;  // the float32 tensors, filled below
+  std::map<std::string, const GgufTensor*> copied;  // the float32 tensors, filled by the Model below
   std::map<WeightType, int> counts;
   for (const ParamInfo& p : layout) {
     const std::string name = gguf_name(p.name);
@@ -189,17 +190,15 @@ Model model_from_gguf(const GgufFile& f, const std::string& source) {
         TM_CHECK(std::isfinite(values[i]), source, ": tensor ", name, " element ", i, " is not finite");
       continue;
     }
-    copied.emplace_back(&p, t);
+    copied.emplace(p.name, t);
   }
   WeightType most = WeightType::f32;  // the type most large matrices have: the model's weight_type()
   for (const auto& [type, n] : counts)
     if (most == WeightType::f32 || n > counts[most]) most = type;
-  Model m(c, std::move(in_place), most);
-  for (const auto& [pp, t] : copied) {
-    const ParamInfo& p = *pp;
+  return Model(c, std::move(in_place), most, [&](const ParamInfo& p, float* dst) {
+    const GgufTensor* t = copied.at(p.name);
     const std::string name = gguf_name(p.name);
     const std::int64_t cols = t->ne[0], rows = p.numel / cols;
-    float* dst = m.f32_tensor(p.name);
     const std::int64_t row_bytes = weight_row_bytes(t->type, cols, name);
     for (std::int64_t r = 0; r < rows; ++r) dequantize_row(t->type, t->bytes.data() + r * row_bytes, cols, dst + r * cols);
     for (std::int64_t i = 0; i < p.numel; ++i) {
@@ -209,8 +208,7 @@ Model model_from_gguf(const GgufFile& f, const std::string& source) {
       }
       TM_CHECK(std::isfinite(dst[i]), source, ": tensor ", name, " element ", i, " is not finite");
     }
-  }
-  return m;
+  });
 }
 
 Model load_gguf_model(const std::string& path) { return model_from_gguf(read_gguf(path), path); }

@@ -114,26 +114,20 @@ Model model_from_tensors(const Config& config, const TensorMap& tensors, const s
   // float32 copy of them (training copies them: Model::make_owned). One whose bytes are not aligned to a float
   // (safetensors does not promise it; PyTorch's files and ours are) or not kept alive by a mapping is copied.
   std::vector<Model::InPlaceMatrix> in_place;
-  std::vector<const ParamInfo*> copied;
   for (const auto& p : layout) {
     const RawTensor& t = *by_name.at(p.name);
     if (!is_large_matrix(p) || t.dtype != DType::F32 || !t.keep_alive ||
-        reinterpret_cast<std::uintptr_t>(t.bytes.data()) % alignof(float) != 0) {
-      copied.push_back(&p);
-      continue;
-    }
+        reinterpret_cast<std::uintptr_t>(t.bytes.data()) % alignof(float) != 0)
+      continue;  // copied into the model's float32 buffer below
     const auto* values = reinterpret_cast<const float*>(t.bytes.data());
     check_finite(values, p.numel, source, p.name);
     in_place.push_back({p.name, WeightMatrix::f32(values, p.shape[0], p.shape[1]), t.keep_alive});
   }
-  Model m(config, std::move(in_place), WeightType::f32);
-  for (const ParamInfo* p : copied) {
-    const RawTensor& t = *by_name.at(p->name);
-    float* dst = m.f32_tensor(p->name);
-    convert_to_f32(t.dtype, t.bytes.data(), static_cast<std::size_t>(p->numel), dst);
-    check_finite(dst, p->numel, source, p->name);
-  }
-  return m;
+  return Model(config, std::move(in_place), WeightType::f32, [&](const ParamInfo& p, float* dst) {
+    const RawTensor& t = *by_name.at(p.name);
+    convert_to_f32(t.dtype, t.bytes.data(), static_cast<std::size_t>(p.numel), dst);
+    check_finite(dst, p.numel, source, p.name);
+  });
 }
 
 Model load_model(const std::string& dir, CheckpointInfo* info_out) {

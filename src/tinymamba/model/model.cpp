@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "tinymamba/core/quantize.hpp"
+#include "tinymamba/core/vmath.hpp"
 
 namespace tinymamba {
 
@@ -23,10 +24,11 @@ Model::Model(const Config& c)
   rebind();
 }
 
-Model::Model(const Config& c, std::vector<InPlaceMatrix> in_place, WeightType type)
+Model::Model(const Config& c, std::vector<InPlaceMatrix> in_place, WeightType type, FillF32 fill_f32)
     : config(c), layout(parameter_layout(c)) {
   if (in_place.empty()) {  // nothing in place: an owned model (store_typed keeps its float32 tensors in params)
     Buffer<float>(static_cast<std::size_t>(parameter_buffer_size(layout)), 0.0f).swap(params);
+    for (const ParamInfo& p : layout) fill_f32(p, params.data() + p.offset);
     rebind();
     return;
   }
@@ -38,6 +40,9 @@ Model::Model(const Config& c, std::vector<InPlaceMatrix> in_place, WeightType ty
     typed.push_back({m.name, m.view, {}, std::move(m.keep_alive)});
   }
   store_typed(std::move(typed), type);
+  for (std::size_t i = 0; i < layout.size(); ++i)
+    if (small_offset_[i] >= 0) fill_f32(layout[i], small_.data() + small_offset_[i]);
+  rebind();  // decay_rates_ from the A_log just written
 }
 
 Model::Model(const Model& other)
@@ -81,10 +86,6 @@ const float* Model::f32_tensor(const std::string& name) const {
   return small_.data() + at;
 }
 
-float* Model::f32_tensor(const std::string& name) {
-  return const_cast<float*>(std::as_const(*this).f32_tensor(name));  // the model is not const here
-}
-
 const float* Model::f32_values(std::size_t i) const {
   if (typed_.empty()) return params.empty() ? nullptr : params.data() + layout[i].offset;
   if (small_offset_[i] >= 0) return small_.data() + small_offset_[i];
@@ -115,6 +116,7 @@ void Model::set_weight_type(WeightType t) {
     typed.push_back({p.name, WeightMatrix::dense(type, bytes.data(), rows, cols), std::move(bytes), nullptr});
   }
   store_typed(std::move(typed), t);
+  rebind();
 }
 
 void Model::store_typed(std::vector<TypedMatrix> typed, WeightType t) {
@@ -141,7 +143,6 @@ void Model::store_typed(std::vector<TypedMatrix> typed, WeightType t) {
   small_offset_ = std::move(small_offset);
   Buffer<float>().swap(params);  // frees the float32 copy: memory drops to the typed bytes + the small tensors
   weight_type_ = t;
-  rebind();
 }
 
 void Model::rebind() {
@@ -149,6 +150,7 @@ void Model::rebind() {
   for (const auto& s : storage()) weight_bytes_ += s.bytes;
   if (typed_.empty()) {
     bound_ = bind_weights(config, static_cast<const float*>(params.data()));
+    Buffer<float>().swap(decay_rates_);
     return;
   }
   // The binder places float pointers; a typed matrix's place is marked by its data's address, and each view
@@ -168,6 +170,17 @@ void Model::rebind() {
     for (const auto& m : typed_)
       if (v.data == m.view.data) v = m.view;
   };
+  if (config.mixer == MixerKind::mamba1) {
+    const std::int64_t EN = config.d_inner * config.d_state;
+    if (decay_rates_.size() != static_cast<std::size_t>(config.n_layer * EN))
+      Buffer<float>(static_cast<std::size_t>(config.n_layer * EN)).swap(decay_rates_);
+    for (std::int64_t i = 0; i < config.n_layer; ++i) {
+      mamba1::MixerWeightsT<const float>& l = bound_.mamba1[static_cast<std::size_t>(i)];
+      float* A = decay_rates_.data() + i * EN;
+      for (std::int64_t j = 0; j < EN; ++j) A[j] = -vmath::exp(l.A_log[j]);  // as the step computes it otherwise
+      l.A = A;
+    }
+  }
   typed_view(bound_.embedding);
   typed_view(bound_.lm_head);
   for (auto& l : bound_.mamba1)

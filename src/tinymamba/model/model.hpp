@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tinymamba/core/buffer.hpp"
+#include "tinymamba/core/parallel.hpp"
 #include "tinymamba/model/config.hpp"
 #include "tinymamba/model/weights.hpp"
 
@@ -36,9 +37,11 @@ struct Model {
 
   // `config` must be resolved (Config::resolve). Parameters start at zero: load or initialize them.
   explicit Model(const Config& config);
-  // A model whose large matrices listed are used in place, with no float32 copy of them; the other tensors start
-  // at zero in a compact float32 buffer (fill them through f32_tensor). weight_type() reports `type`.
-  Model(const Config& config, std::vector<InPlaceMatrix> in_place, WeightType type);
+  // A model whose large matrices listed are used in place, with no float32 copy of them; each other tensor p is
+  // float32, in a compact buffer, its p.numel values written by fill_f32(p, values) here (the model's parameters
+  // do not change after construction). weight_type() reports `type`.
+  using FillF32 = FunctionRef<void(const ParamInfo& p, float* values)>;
+  Model(const Config& config, std::vector<InPlaceMatrix> in_place, WeightType type, FillF32 fill_f32);
   // A copy's views point into its own buffer; a move keeps the buffer, and with it the views.
   Model(const Model& other);
   Model& operator=(const Model& other);
@@ -52,8 +55,7 @@ struct Model {
   // anything else that writes weights); nothing for a model that owns them already; an Error for a model whose
   // weights are stored in another type.
   void make_owned();
-  // The float32 values of a tensor that is not stored typed or used in place, writable (loaders fill them).
-  [[nodiscard]] float* f32_tensor(const std::string& name);
+  // The float32 values of a tensor that is not stored typed or used in place.
   [[nodiscard]] const float* f32_tensor(const std::string& name) const;
   // Bound at construction (and by set_weight_type): the forward pass reads it for every token and must not allocate.
   [[nodiscard]] const ConstWeights& weights() const { return bound_; }
@@ -89,16 +91,22 @@ struct Model {
     Buffer<std::byte> bytes;  // owned (set_weight_type), or empty
     std::shared_ptr<const void> keep_alive;
   };
-  void store_typed(std::vector<TypedMatrix> typed, WeightType t);  // moves the rest to small_, frees params
+  // Moves the rest to small_ and frees params; the caller then rebinds.
+  void store_typed(std::vector<TypedMatrix> typed, WeightType t);
   // Where layout entry i's float32 values are now (params, small_ or a float32 matrix used in place); null for
   // one stored in another type or not yet filled (the in-place constructor).
   [[nodiscard]] const float* f32_values(std::size_t i) const;
-  void rebind();  // bound_ from params (or small_) and typed_, and weight_bytes_
+  void rebind();  // bound_ from params (or small_) and typed_, decay_rates_, and weight_bytes_
 
   WeightType weight_type_ = WeightType::f32;
   std::vector<TypedMatrix> typed_;  // the matrices set_weight_type converted or used in place, in layout order
   Buffer<float> small_;             // once params is freed: the float32 tensors, at small_offset_ (layout order)
   std::vector<std::int64_t> small_offset_;  // per layout entry, in floats into small_; −1 for a typed matrix
+  // Once the parameters can no longer change (typed_ not empty: stored typed or used in place, small_ written
+  // only at construction): A = −exp(A_log) of every Mamba-1 layer, (n_layer, E, N), bound as its
+  // MixerWeightsT::A. Measured: the E·N exps per layer were 5–6% of a q8_0 decode step of the 130m shape
+  // (docs/design.md). Empty for an owned model: training writes params, A_log included, at every step.
+  Buffer<float> decay_rates_;
   ConstWeights bound_;
   std::int64_t weight_bytes_ = 0;
 };

@@ -34,6 +34,10 @@ struct MixerWeightsT {
   MatrixT<F> dt_proj;  // (E, R)      dt_proj.weight
   F* dt_proj_bias;     // (E)         dt_proj.bias: the Δ bias, applied inside the scan
   F* A_log;            // (E, N)      A = −exp(A_log)
+  // Not a parameter: A = −exp(A_log), (E, N), precomputed by a Model whose parameters can no longer change
+  // (Model::rebind), so that a decode step reads it instead of computing E·N exps per layer and token; null in
+  // every other view (an owned model, which training may change; gradients): A is then computed from A_log.
+  F* A;
   F* D;                // (E)         skip connection
   MatrixT<F> out_proj; // (d, E)      out_proj.weight
   F* out_proj_bias;    // (d) or null

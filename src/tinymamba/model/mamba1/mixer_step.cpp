@@ -52,13 +52,17 @@ void step(const Team& team, const MixerWeightsT<const float>& w, const Config& c
   // Δ = dt_proj(Δ_low), then the scan step, for a chunk of channels (Δ's bias and softplus are the scan's)
   team.for_chunks(E, kChannelChunk, [&](std::int64_t e0, std::int64_t e1) {
     linear_rows_forward({a.delta.data(), E}, {a.x_dbl.data(), ldx}, w.dt_proj, nullptr, T, e0, e1);
-    // A = −exp(A_log) for these channels, once for all T sequences (each sequence's scan recomputed it: a fifth of
-    // a 16-sequence step)
-    for (std::int64_t i = e0 * N; i < e1 * N; ++i) a.A[i] = -vmath::exp(w.A_log[i]);
+    // A = −exp(A_log) for these channels: the model's, when its parameters are frozen; else computed here, once
+    // for all T sequences (each sequence's scan recomputed it: a fifth of a 16-sequence step)
+    const float* A = w.A;
+    if (!A) {
+      for (std::int64_t i = e0 * N; i < e1 * N; ++i) a.A[i] = -vmath::exp(w.A_log[i]);
+      A = a.A.data();
+    }
     for (std::int64_t b = 0; b < T; ++b) {
       const float* xd = a.x_dbl.data() + b * ldx;
       const ScanStep s{.u = a.u.data() + b * E, .delta = a.delta.data() + b * E, .B = xd + R, .C = xd + R + N,
-                       .z = a.xz.data() + b * 2 * E + E, .A = a.A.data(), .D = w.D, .delta_bias = w.dt_proj_bias,
+                       .z = a.xz.data() + b * 2 * E + E, .A = A, .D = w.D, .delta_bias = w.dt_proj_bias,
                        .h = ssm_state + slots[b] * E * N, .out = a.y.data() + b * E, .d_state = N};
       selective_scan_step(s, e0, e1);
     }

@@ -33,6 +33,7 @@ MixerWeightsT<F> bind(const Config& c, const std::string& p, const FindParam<F>&
           .dt_proj = matrix_view<F>(find(p + "dt_proj.weight"), E, R),
           .dt_proj_bias = find(p + "dt_proj.bias"),
           .A_log = find(p + "A_log"),
+          .A = nullptr,
           .D = find(p + "D"),
           .out_proj = matrix_view<F>(find(p + "out_proj.weight"), d, E),
           .out_proj_bias = find(p + "out_proj.bias")};
