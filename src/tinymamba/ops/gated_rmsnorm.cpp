@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "tinymamba/core/error.hpp"
+#include "tinymamba/core/lanes.hpp"
 #include "tinymamba/core/parallel.hpp"
 #include "tinymamba/core/vmath.hpp"
 
@@ -28,8 +29,7 @@ void gated_rmsnorm_forward(const GatedRmsNormDims& dims, float* out, std::int64_
       for (std::int64_t i = 0; i < d; ++i) o[i] = yr[i] * vmath::silu(zr[i]);  // v, normalized in place below
       for (std::int64_t k = 0; k < ng; ++k) {
         float* v = o + k * gs;
-        double ss = 0;
-        for (std::int64_t i = 0; i < gs; ++i) ss += static_cast<double>(v[i]) * v[i];
+        const double ss = sum_squares(v, gs);
         const float r = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(gs) + dims.eps));
         rstd[t * ng + k] = r;
         for (std::int64_t i = 0; i < gs; ++i) v[i] = v[i] * r * w[k * gs + i];

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "tinymamba/core/lanes.hpp"
 #include "tinymamba/core/parallel.hpp"
 
 namespace tinymamba {
@@ -13,8 +14,7 @@ void rmsnorm_forward(float* y, float* rstd, const float* x, const float* w, std:
   parallel_for(T, [&](std::int64_t t0, std::int64_t t1, int) {
     for (std::int64_t t = t0; t < t1; ++t) {
       const float* xr = x + t * d;
-      double ss = 0;
-      for (std::int64_t i = 0; i < d; ++i) ss += static_cast<double>(xr[i]) * xr[i];
+      const double ss = sum_squares(xr, d);
       const float r = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(d) + eps));
       rstd[t] = r;
       float* yr = y + t * d;
